@@ -1,0 +1,225 @@
+package main
+
+import (
+	"context"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/arcakv/arca"
+	"github.com/arcakv/arca/storage"
+	"github.com/spf13/cobra"
+)
+
+// Administrative commands open the data directory directly, so they run
+// while `arca serve` is stopped (bbolt holds an exclusive lock); the
+// management plane will make them online.
+
+func withApp(cmd *cobra.Command, data string, fn func(ctx context.Context, a *App) error) error {
+	ctx := cmd.Context()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	a, err := openApp(ctx, data, arca.SystemClock{}, "")
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return fn(ctx, a)
+}
+
+func newInitCmd() *cobra.Command {
+	var data, vault string
+	cmd := &cobra.Command{
+		Use:   "init",
+		Short: "Initialise a data directory: root key, tenant, CA, development identity, default vault",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withAppVault(cmd, data, vault, func(_ context.Context, a *App) error {
+				fmt.Fprintf(cmd.OutOrStdout(), "Initialised %s: tenant %s, default vault %s\n", data, a.Deployment.TenantID, a.Deployment.DefaultVault)
+				return nil
+			})
+		},
+	}
+	cmd.Flags().StringVar(&data, "data", "./arca-data", "data directory")
+	cmd.Flags().StringVar(&vault, "default-vault", "arca", "name of the default vault")
+	return cmd
+}
+
+func withAppVault(cmd *cobra.Command, data, vault string, fn func(ctx context.Context, a *App) error) error {
+	ctx := context.Background()
+	a, err := openApp(ctx, data, arca.SystemClock{}, vault)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return fn(ctx, a)
+}
+
+func newCACmd() *cobra.Command {
+	ca := &cobra.Command{Use: "ca", Short: "The deployment's certificate authority"}
+	var data string
+	export := &cobra.Command{
+		Use:   "export",
+		Short: "Print the CA certificate (PEM) that clients must trust",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			b, err := os.ReadFile(filepath.Join(data, caFile))
+			if errors.Is(err, os.ErrNotExist) {
+				return withApp(cmd, data, func(_ context.Context, a *App) error {
+					_, err := cmd.OutOrStdout().Write(a.CA.PEM())
+					return err
+				})
+			}
+			if err != nil {
+				return err
+			}
+			_, err = cmd.OutOrStdout().Write(b)
+			return err
+		},
+	}
+	export.Flags().StringVar(&data, "data", "./arca-data", "data directory")
+	ca.AddCommand(export)
+	return ca
+}
+
+func newVaultCmd() *cobra.Command {
+	v := &cobra.Command{Use: "vault", Short: "Manage vaults (offline: stop `arca serve` first)"}
+	var data, sku string
+	var retention int
+	var purgeProtection bool
+	create := &cobra.Command{
+		Use:   "create NAME",
+		Short: "Create a vault",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withApp(cmd, data, func(ctx context.Context, a *App) error {
+				if sku != "standard" && sku != "premium" {
+					return fmt.Errorf("--sku must be standard or premium")
+				}
+				err := a.Vaults.CreateVault(ctx, &arca.Vault{Name: args[0], TenantID: a.Deployment.TenantID, SKU: sku,
+					RetentionDays: retention, PurgeProtection: purgeProtection})
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "Created vault %s\n", strings.ToLower(args[0]))
+				return nil
+			})
+		},
+	}
+	create.Flags().StringVar(&data, "data", "./arca-data", "data directory")
+	create.Flags().StringVar(&sku, "sku", "standard", "standard or premium")
+	create.Flags().IntVar(&retention, "retention-days", arca.DefaultRetentionDays, "soft-delete retention (7-90 days)")
+	create.Flags().BoolVar(&purgeProtection, "purge-protection", false, "refuse purges during the retention period")
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List vaults",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withApp(cmd, data, func(ctx context.Context, a *App) error {
+				vs, err := a.Vaults.ListVaults(ctx)
+				if err != nil {
+					return err
+				}
+				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "NAME\tSKU\tRETENTION\tPURGE-PROTECTION")
+				for _, v := range vs {
+					fmt.Fprintf(tw, "%s\t%s\t%d\t%v\n", v.Name, v.SKU, v.RetentionDays, v.PurgeProtection)
+				}
+				return tw.Flush()
+			})
+		},
+	}
+	list.Flags().StringVar(&data, "data", "./arca-data", "data directory")
+	v.AddCommand(create, list)
+	return v
+}
+
+func newSPCmd() *cobra.Command {
+	sp := &cobra.Command{Use: "sp", Short: "Manage service principals (offline: stop `arca serve` first)"}
+	var data, name string
+	var certFiles []string
+	var noSecret bool
+	create := &cobra.Command{
+		Use:   "create",
+		Short: "Create a service principal; prints its client secret once",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var ders [][]byte
+			for _, f := range certFiles {
+				b, err := os.ReadFile(f)
+				if err != nil {
+					return err
+				}
+				for blk, rest := pem.Decode(b); blk != nil; blk, rest = pem.Decode(rest) {
+					if blk.Type == "CERTIFICATE" {
+						ders = append(ders, blk.Bytes)
+						break
+					}
+				}
+			}
+			if len(ders) != len(certFiles) {
+				return errors.New("--cert: every file must hold a PEM CERTIFICATE")
+			}
+			return withApp(cmd, data, func(ctx context.Context, a *App) error {
+				p, secret, err := a.Directory.CreateServicePrincipal(ctx, name, !noSecret, ders)
+				if err != nil {
+					return err
+				}
+				out := cmd.OutOrStdout()
+				fmt.Fprintf(out, "AZURE_TENANT_ID=%s\nAZURE_CLIENT_ID=%s\nOBJECT_ID=%s\n", a.Deployment.TenantID, p.AppID, p.ObjectID)
+				if secret != "" {
+					fmt.Fprintf(out, "AZURE_CLIENT_SECRET=%s\n", secret)
+				}
+				for _, c := range p.Certs {
+					fmt.Fprintf(out, "CERT_THUMBPRINT=%s\n", strings.ToUpper(c.SHA1))
+				}
+				return nil
+			})
+		},
+	}
+	create.Flags().StringVar(&data, "data", "./arca-data", "data directory")
+	create.Flags().StringVar(&name, "name", "app", "display name")
+	create.Flags().StringSliceVar(&certFiles, "cert", nil, "PEM certificate allowed to sign client assertions (repeatable)")
+	create.Flags().BoolVar(&noSecret, "no-secret", false, "do not create a client secret")
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List service principals",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withApp(cmd, data, func(ctx context.Context, a *App) error {
+				sps, err := a.Directory.ServicePrincipals(ctx)
+				if err != nil {
+					return err
+				}
+				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "CLIENT-ID\tOBJECT-ID\tNAME\tSECRETS\tCERTIFICATES")
+				for _, p := range sps {
+					var th []string
+					for _, c := range p.Certs {
+						th = append(th, strings.ToUpper(c.SHA1))
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", p.AppID, p.ObjectID, p.DisplayName, len(p.Secrets), strings.Join(th, ","))
+				}
+				return tw.Flush()
+			})
+		},
+	}
+	list.Flags().StringVar(&data, "data", "./arca-data", "data directory")
+	del := &cobra.Command{
+		Use:   "delete CLIENT-ID",
+		Short: "Delete a service principal",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withApp(cmd, data, func(ctx context.Context, a *App) error {
+				err := a.Directory.DeleteServicePrincipal(ctx, args[0])
+				if errors.Is(err, storage.ErrNotFound) {
+					return fmt.Errorf("no service principal with client id %s", args[0])
+				}
+				return err
+			})
+		},
+	}
+	del.Flags().StringVar(&data, "data", "./arca-data", "data directory")
+	sp.AddCommand(create, list, del)
+	return sp
+}

@@ -1,0 +1,223 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/arcakv/arca"
+	"github.com/arcakv/arca/barrier"
+	"github.com/arcakv/arca/identity"
+	"github.com/arcakv/arca/pki"
+	"github.com/arcakv/arca/secrets"
+	"github.com/arcakv/arca/storage/bolt"
+	"github.com/arcakv/arca/vaults"
+)
+
+// Files of the data directory.
+const (
+	rootKeyFile     = "root.key"        // 0600, hex root key (KEK)
+	dbFile          = "arca.db"         // bbolt; every value sealed by the barrier
+	caFile          = "ca.pem"          // the CA certificate (public)
+	deploymentFile  = "deployment.json" // non-secret facts `arca env` needs
+	credentialsFile = "credentials.sealed"
+	credentialsAAD  = "arca/dev-credentials/v1"
+)
+
+// Deployment holds the non-secret facts of a data directory.
+type Deployment struct {
+	TenantID        string `json:"tenantId"`
+	DevClientID     string `json:"devClientId"`
+	ManagedClientID string `json:"managedIdentityClientId"`
+	DefaultVault    string `json:"defaultVault"`
+	DNSSuffix       string `json:"dnsSuffix"`
+	Port            int    `json:"port"`
+}
+
+// devCredentials are sealed under the root key.
+type devCredentials struct {
+	ClientSecret   string `json:"clientSecret"`
+	IdentityHeader string `json:"identityHeader"`
+}
+
+// App is an opened deployment: store and services, wired by hand.
+type App struct {
+	Dir        string
+	RootKey    []byte
+	Store      *barrier.Barrier
+	Vaults     *vaults.Service
+	Secrets    *secrets.Service
+	Directory  *identity.Directory
+	Tokens     *identity.Tokens
+	CA         *pki.CA
+	Deployment Deployment
+	Clock      arca.Clock
+}
+
+func readRootKey(dir string) ([]byte, error) {
+	b, err := os.ReadFile(filepath.Join(dir, rootKeyFile))
+	if err != nil {
+		return nil, err
+	}
+	k, err := hex.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil || len(k) != 32 {
+		return nil, fmt.Errorf("%s: not a 32-byte hex key", rootKeyFile)
+	}
+	return k, nil
+}
+
+func readDeployment(dir string) (Deployment, error) {
+	var d Deployment
+	b, err := os.ReadFile(filepath.Join(dir, deploymentFile))
+	if err != nil {
+		return d, err
+	}
+	return d, json.Unmarshal(b, &d)
+}
+
+func writeFileAtomic(path string, b []byte, mode os.FileMode) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+func (a *App) saveDeployment() error {
+	b, _ := json.MarshalIndent(a.Deployment, "", "  ")
+	return writeFileAtomic(filepath.Join(a.Dir, deploymentFile), b, 0o644)
+}
+
+// openApp opens (and on first use initialises) the deployment in dir.
+// defaultVault, suffix and port are recorded for `arca env`.
+func openApp(ctx context.Context, dir string, clock arca.Clock, defaultVault string) (*App, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	keyPath := filepath.Join(dir, rootKeyFile)
+	if _, err := os.Stat(keyPath); errors.Is(err, os.ErrNotExist) {
+		k, err := barrier.NewRootKey()
+		if err != nil {
+			return nil, err
+		}
+		if err := writeFileAtomic(keyPath, []byte(hex.EncodeToString(k)+"\n"), 0o600); err != nil {
+			return nil, err
+		}
+	}
+	rootKey, err := readRootKey(dir)
+	if err != nil {
+		return nil, err
+	}
+	db, err := bolt.Open(filepath.Join(dir, dbFile))
+	if err != nil {
+		return nil, err
+	}
+	store, err := barrier.Open(ctx, db, rootKey, rand.Reader)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	a := &App{Dir: dir, RootKey: rootKey, Store: store, Clock: clock}
+	a.Vaults = vaults.New(store, clock)
+	a.Secrets = &secrets.Service{Store: store, Sealer: store, Clock: clock, Rand: rand.Reader}
+	a.Directory = &identity.Directory{Store: store, Clock: clock, Rand: rand.Reader}
+	a.Tokens = &identity.Tokens{Store: store, Clock: clock}
+	if err := a.init(ctx, defaultVault); err != nil {
+		store.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// init creates what a fresh data directory lacks: tenant, development
+// service principal, managed identity, token signing key, CA, default vault.
+func (a *App) init(ctx context.Context, defaultVault string) error {
+	d, err := readDeployment(a.Dir)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	a.Deployment = d
+	t, err := a.Directory.InitTenant(ctx)
+	if err != nil {
+		return err
+	}
+	a.Deployment.TenantID = t.ID
+	if err := a.Tokens.Load(ctx); err != nil {
+		return err
+	}
+	if a.CA, err = pki.LoadOrCreate(ctx, a.Store, a.Clock.Now()); err != nil {
+		return err
+	}
+	if err := writeFileAtomic(filepath.Join(a.Dir, caFile), a.CA.PEM(), 0o644); err != nil {
+		return err
+	}
+	if a.Deployment.DevClientID == "" {
+		var creds devCredentials
+		sp, secret, err := a.Directory.CreateServicePrincipal(ctx, "arca-dev", true, nil)
+		if err != nil {
+			return err
+		}
+		mi, header, err := a.Directory.CreateManagedIdentity(ctx)
+		if err != nil {
+			return err
+		}
+		creds.ClientSecret, creds.IdentityHeader = secret, header
+		plain, _ := json.Marshal(creds)
+		sealed, err := barrier.SealWithRootKey(a.RootKey, []byte(credentialsAAD), plain)
+		if err != nil {
+			return err
+		}
+		if err := writeFileAtomic(filepath.Join(a.Dir, credentialsFile), sealed, 0o600); err != nil {
+			return err
+		}
+		a.Deployment.DevClientID, a.Deployment.ManagedClientID = sp.AppID, mi.AppID
+	}
+	if a.Deployment.DefaultVault == "" {
+		if defaultVault == "" {
+			defaultVault = "arca"
+		}
+		err := a.Vaults.CreateVault(ctx, &arca.Vault{Name: defaultVault, TenantID: t.ID})
+		if err != nil && arca.KindOf(err) != arca.KindConflict {
+			return err
+		}
+		a.Deployment.DefaultVault = strings.ToLower(defaultVault)
+	}
+	return a.saveDeployment()
+}
+
+func (a *App) Close() error { return a.Store.Close() }
+
+func readCredentials(dir string) (*devCredentials, error) {
+	k, err := readRootKey(dir)
+	if err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(filepath.Join(dir, credentialsFile))
+	if err != nil {
+		return nil, err
+	}
+	plain, err := barrier.OpenWithRootKey(k, []byte(credentialsAAD), b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", credentialsFile, err)
+	}
+	var c devCredentials
+	return &c, json.Unmarshal(plain, &c)
+}

@@ -1,0 +1,245 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/arcakv/arca"
+	"github.com/arcakv/arca/identity"
+	"github.com/arcakv/arca/rest"
+	"github.com/spf13/cobra"
+)
+
+// serveOptions configure `arca serve`.
+type serveOptions struct {
+	Data          string
+	Port          int
+	Listen        []string
+	DNSSuffix     string
+	DefaultVault  string
+	TLSSANs       []string
+	TLSCert       string
+	TLSKey        string
+	IMDS          bool
+	LogLevel      string
+	PurgeInterval time.Duration
+	Clock         arca.Clock // nil: the system clock
+	LogOutput     io.Writer  // nil: stderr
+}
+
+// Running is a started server.
+type Running struct {
+	App     *App
+	Port    int
+	Handler *rest.Server
+	servers []*http.Server
+	cancel  context.CancelFunc
+	done    chan struct{}
+}
+
+func newServeCmd() *cobra.Command {
+	o := serveOptions{}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Start Arca (initialises the data directory on first start)",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			r, err := startServer(ctx, o)
+			if err != nil {
+				return err
+			}
+			env, err := envLines(o.Data)
+			if err != nil {
+				r.Close()
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Arca is listening on %s, port %d. Default vault: %s\n\nPoint the Azure SDKs and DefaultAzureCredential at it with:\n\n%s\n",
+				strings.Join(o.Listen, ", "), r.Port, r.Handler.Config.VaultURL(r.App.Deployment.DefaultVault), env)
+			<-ctx.Done()
+			return r.Close()
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Data, "data", "./arca-data", "data directory")
+	f.IntVar(&o.Port, "port", 8443, "HTTPS port (443 writes vault URLs without a port)")
+	f.StringSliceVar(&o.Listen, "listen", []string{"127.0.0.1", "::1"}, "addresses to listen on")
+	f.StringVar(&o.DNSSuffix, "dns-suffix", "vault.localhost", "vault DNS suffix: vaults are https://NAME.<suffix>")
+	f.StringVar(&o.DefaultVault, "default-vault", "arca", "name of the vault created on first start")
+	f.StringSliceVar(&o.TLSSANs, "tls-san", nil, "extra DNS names or IPs for the server certificate")
+	f.StringVar(&o.TLSCert, "tls-cert", "", "PEM certificate chain to serve instead of the generated one")
+	f.StringVar(&o.TLSKey, "tls-key", "", "PEM private key of --tls-cert")
+	f.BoolVar(&o.IMDS, "imds", true, "serve the IMDS managed identity endpoint to loopback callers")
+	f.StringVar(&o.LogLevel, "log-level", "info", "debug, info, warn or error")
+	f.DurationVar(&o.PurgeInterval, "purge-interval", time.Minute, "how often soft-deleted objects past retention are purged")
+	return cmd
+}
+
+func (o *serveOptions) logger() *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(o.LogLevel))
+	out := o.LogOutput
+	if out == nil {
+		out = os.Stderr
+	}
+	return slog.New(slog.NewJSONHandler(out, &slog.HandlerOptions{Level: lvl}))
+}
+
+func listenAll(addrs []string, port int) ([]net.Listener, int, error) {
+	var lns []net.Listener
+	for _, a := range addrs {
+		ln, err := net.Listen("tcp", net.JoinHostPort(a, strconv.Itoa(port)))
+		if err != nil {
+			if a == "::1" && len(lns) > 0 {
+				continue // no IPv6 loopback on this machine
+			}
+			for _, l := range lns {
+				l.Close()
+			}
+			return nil, 0, err
+		}
+		if port == 0 {
+			port = ln.Addr().(*net.TCPAddr).Port
+		}
+		lns = append(lns, ln)
+	}
+	return lns, port, nil
+}
+
+// startServer opens the deployment and serves it until Close.
+func startServer(ctx context.Context, o serveOptions) (*Running, error) {
+	if o.Clock == nil {
+		o.Clock = arca.SystemClock{}
+	}
+	if o.PurgeInterval <= 0 {
+		o.PurgeInterval = time.Minute
+	}
+	log := o.logger()
+	o.DNSSuffix = strings.ToLower(strings.Trim(o.DNSSuffix, "."))
+	if o.DNSSuffix == "" || strings.Count(o.DNSSuffix, ".") < 1 {
+		return nil, fmt.Errorf("--dns-suffix %q: need at least two labels (e.g. vault.localhost)", o.DNSSuffix)
+	}
+	lns, port, err := listenAll(o.Listen, o.Port)
+	if err != nil {
+		return nil, err
+	}
+	app, err := openApp(ctx, o.Data, o.Clock, o.DefaultVault)
+	if err != nil {
+		for _, l := range lns {
+			l.Close()
+		}
+		return nil, err
+	}
+	app.Deployment.DNSSuffix, app.Deployment.Port = o.DNSSuffix, port
+	if err := app.saveDeployment(); err != nil {
+		app.Close()
+		return nil, err
+	}
+	cfg := rest.Config{DNSSuffix: o.DNSSuffix, Port: port, IMDS: o.IMDS}
+	cfg.AuthorityURL = "https://localhost" + cfg.PortSuffix()
+
+	cert, err := o.certificate(app, port)
+	if err != nil {
+		app.Close()
+		return nil, err
+	}
+	resources := allowedResources(cfg)
+	h := &rest.Server{
+		Config: cfg, Vaults: app.Vaults, Secrets: app.Secrets, Authorizer: arca.TenantAuthorizer{},
+		Clock: o.Clock, Log: log,
+		Identity: &identity.Service{Dir: app.Directory, Tokens: app.Tokens, Clock: o.Clock, ResourceOK: func(res string) bool {
+			return resources[strings.ToLower(strings.TrimSuffix(res, "/"))]
+		}},
+	}
+	h.Identity.Tokens.Authority = cfg.AuthorityURL
+	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{*cert}, NextProtos: []string{"h2", "http/1.1"}}
+	runCtx, cancel := context.WithCancel(context.Background())
+	r := &Running{App: app, Port: port, Handler: h, cancel: cancel, done: make(chan struct{})}
+	for _, ln := range lns {
+		srv := &http.Server{Handler: h, TLSConfig: tlsCfg, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
+			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
+		r.servers = append(r.servers, srv)
+		go func(ln net.Listener) {
+			if err := srv.ServeTLS(ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("serve", "err", err)
+			}
+		}(ln)
+	}
+	go r.purgeLoop(runCtx, log, o.PurgeInterval)
+	return r, nil
+}
+
+// purgeLoop purges soft-deleted objects whose retention has passed.
+func (r *Running) purgeLoop(ctx context.Context, log *slog.Logger, every time.Duration) {
+	defer close(r.done)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if n, err := r.App.Secrets.PurgeExpired(ctx); err != nil && ctx.Err() == nil {
+			log.Error("purge", "err", err)
+		} else if n > 0 {
+			log.Info("purged soft-deleted secrets past retention", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Close stops serving and closes the store.
+func (r *Running) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, s := range r.servers {
+		_ = s.Shutdown(ctx)
+	}
+	r.cancel()
+	<-r.done
+	return r.App.Close()
+}
+
+func (o *serveOptions) certificate(app *App, port int) (*tls.Certificate, error) {
+	if o.TLSCert != "" || o.TLSKey != "" {
+		c, err := tls.LoadX509KeyPair(o.TLSCert, o.TLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("--tls-cert/--tls-key: %w", err)
+		}
+		return &c, nil
+	}
+	names := []string{"localhost", "127.0.0.1", "::1", o.DNSSuffix, "*." + o.DNSSuffix}
+	if o.DNSSuffix != "vault.localhost" {
+		names = append(names, "vault.localhost", "*.vault.localhost")
+	}
+	names = append(names, o.TLSSANs...)
+	return app.CA.ServerCertificate(names, app.Clock.Now())
+}
+
+// allowedResources lists the audiences the token service issues tokens for:
+// the vault service, the management endpoint and Graph, in their local and
+// Azure spellings.
+func allowedResources(c rest.Config) map[string]bool {
+	p := c.PortSuffix()
+	out := map[string]bool{}
+	for _, r := range []string{
+		"https://" + c.DNSSuffix + p, "https://vault.localhost" + p, "https://vault.azure.net",
+		"https://localhost" + p, "https://management.localhost" + p, "https://graph.localhost" + p,
+		"https://management.azure.com", "https://management.core.windows.net", "https://graph.microsoft.com",
+	} {
+		out[strings.ToLower(r)] = true
+	}
+	return out
+}

@@ -1,0 +1,94 @@
+package rest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"reflect"
+	"strconv"
+
+	"github.com/arcakv/arca"
+)
+
+// Body size limits.
+const (
+	maxBody        = 1 << 20  // ordinary requests
+	maxRestoreBody = 24 << 20 // restore: 500 versions of 25 KB, base64url
+)
+
+// readBody reads at most limit bytes; a larger body is a 413.
+func readBody(r *http.Request, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return nil, arca.Errorf(arca.KindInvalid, "BadParameter", "The request body could not be read.")
+	}
+	if int64(len(b)) > limit {
+		return nil, arca.Errorf(arca.KindTooLarge, "RequestTooLarge", "The request body exceeds the maximum allowed size of %d bytes.", limit)
+	}
+	return b, nil
+}
+
+// decodeBody parses a JSON object body into v. Unknown members are ignored
+// (as Azure does); wrong types and malformed JSON are 400s.
+func decodeBody(r *http.Request, limit int64, v any) error {
+	b, err := readBody(r, limit)
+	if err != nil {
+		return err
+	}
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 {
+		return arca.Errorf(arca.KindInvalid, "BadParameter", "The request body is required and must be a JSON object.")
+	}
+	if b[0] != '{' {
+		return arca.Errorf(arca.KindInvalid, "BadParameter", "The request body must be a JSON object.")
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return arca.Errorf(arca.KindInvalid, "BadParameter", "Property %s has invalid value: expected %s.", te.Field, te.Type.String())
+		}
+		return arca.Errorf(arca.KindInvalid, "BadParameter", "The request body is not valid JSON.")
+	}
+	if dec.More() {
+		return arca.Errorf(arca.KindInvalid, "BadParameter", "The request body is not valid JSON.")
+	}
+	return nil
+}
+
+// optInt64 is a JSON integer member that records whether it was present
+// and whether it was null.
+type optInt64 struct {
+	Set   bool
+	Null  bool
+	Value int64
+}
+
+func (o *optInt64) UnmarshalJSON(b []byte) error {
+	o.Set = true
+	if string(b) == "null" {
+		o.Null = true
+		return nil
+	}
+	n, err := strconv.ParseInt(string(b), 10, 64)
+	if err != nil {
+		return &json.UnmarshalTypeError{Value: "number " + string(b), Type: int64Type}
+	}
+	if n < 0 || n > 253402300799 { // 9999-12-31T23:59:59Z
+		return &json.UnmarshalTypeError{Value: "number " + string(b), Type: int64Type}
+	}
+	o.Value = n
+	return nil
+}
+
+func (o *optInt64) ptr() *int64 {
+	if !o.Set || o.Null {
+		return nil
+	}
+	v := o.Value
+	return &v
+}
+
+var int64Type = reflect.TypeOf(int64(0))
