@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -555,9 +556,8 @@ func (s *Service) PurgeExpired(ctx context.Context) (int, error) {
 			if len(parts) != 3 {
 				return true
 			}
-			var at int64
-			fmt.Sscan(parts[0], &at)
-			if at > now {
+			at, err := strconv.ParseInt(parts[0], 10, 64)
+			if err != nil || at > now {
 				return false
 			}
 			todo = append(todo, due{parts[1], parts[2], at})

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azsecrets"
+	"github.com/arcakv/arca"
+)
+
+// fixture is an Arca server started in-process on a random port.
+type fixture struct {
+	t     *testing.T
+	dir   string
+	r     *Running
+	clock *arca.ManualClock
+	creds *devCredentials
+	http  *http.Client // trusts only Arca's CA; resolves *.localhost to loopback
+}
+
+func startArca(t *testing.T, mutate ...func(*serveOptions)) *fixture {
+	t.Helper()
+	dir := t.TempDir()
+	clock := arca.NewManualClock(time.Now().Truncate(time.Second))
+	o := serveOptions{Data: dir, Port: 0, Listen: []string{"127.0.0.1", "::1"}, DNSSuffix: "vault.localhost",
+		DefaultVault: "arca", IMDS: true, LogLevel: "warn", Clock: clock, LogOutput: io.Discard, PurgeInterval: time.Hour}
+	for _, m := range mutate {
+		m(&o)
+	}
+	r, err := startServer(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	creds, err := readCredentials(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{t: t, dir: dir, r: r, clock: clock, creds: creds}
+	f.http = f.httpClient()
+	return f
+}
+
+func (f *fixture) caPool() *x509.CertPool {
+	pool := x509.NewCertPool()
+	b, err := os.ReadFile(filepath.Join(f.dir, caFile))
+	if err != nil || !pool.AppendCertsFromPEM(b) {
+		f.t.Fatalf("ca.pem: %v", err)
+	}
+	return pool
+}
+
+// httpClient verifies TLS against Arca's CA and dials every host on the
+// loopback interface, so vault host names need no resolver changes.
+func (f *fixture) httpClient() *http.Client {
+	d := &net.Dialer{Timeout: 5 * time.Second}
+	tr := &http.Transport{
+		TLSClientConfig:   &tls.Config{RootCAs: f.caPool()},
+		ForceAttemptHTTP2: true,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			_, port, _ := net.SplitHostPort(addr)
+			return d.DialContext(ctx, network, net.JoinHostPort("127.0.0.1", port))
+		},
+	}
+	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
+}
+
+func (f *fixture) port() string { return strconv.Itoa(f.r.Port) }
+
+func (f *fixture) authority() string { return "https://localhost:" + f.port() }
+
+func (f *fixture) vaultURL(name string) string {
+	return "https://" + name + ".vault.localhost:" + f.port()
+}
+
+func (f *fixture) clientOptions() azcore.ClientOptions {
+	return azcore.ClientOptions{
+		Transport: f.http,
+		Cloud:     cloud.Configuration{ActiveDirectoryAuthorityHost: f.authority() + "/"},
+		Retry:     policy.RetryOptions{MaxRetries: -1},
+	}
+}
+
+// credential is the development service principal with the tenant GUID.
+func (f *fixture) credential() azcore.TokenCredential {
+	c, err := azidentity.NewClientSecretCredential(f.r.App.Deployment.TenantID, f.r.App.Deployment.DevClientID, f.creds.ClientSecret,
+		&azidentity.ClientSecretCredentialOptions{ClientOptions: f.clientOptions(), DisableInstanceDiscovery: true})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return c
+}
+
+func (f *fixture) secretsClient(cred azcore.TokenCredential, vault string) *azsecrets.Client {
+	c, err := azsecrets.NewClient(f.vaultURL(vault), cred, &azsecrets.ClientOptions{ClientOptions: f.clientOptions()})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return c
+}
+
+// token gets an access token for scope from the v2 endpoint.
+func (f *fixture) token(scope string) string {
+	cred := f.credential()
+	tk, err := cred.GetToken(context.Background(), policy.TokenRequestOptions{Scopes: []string{scope}})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return tk.Token
+}
+
+// do sends a raw request to the deployment.
+func (f *fixture) do(method, url, bearer, body string, hdr ...string) (*http.Response, string) {
+	f.t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := f.http.Do(req)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+func vaultWith(name, tenant string, retention int, purgeProtection bool) *arca.Vault {
+	return &arca.Vault{Name: name, TenantID: tenant, RetentionDays: retention, PurgeProtection: purgeProtection}
+}
