@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -198,17 +199,7 @@ func (s *Service) verifyAssertion(ctx context.Context, t *Tenant, clientID, asse
 	if err != nil || sp.Managed {
 		return nil, oauthErr(400, "unauthorized_client", 700016, "Application with identifier '%s' was not found in the directory '%s'.", clientID, t.ID)
 	}
-	h := tok.Headers[0]
-	var thumbs []string
-	if h.ExtraHeaders != nil {
-		for _, name := range []jose.HeaderKey{"x5t", "x5t#S256"} {
-			if v, ok := h.ExtraHeaders[name].(string); ok {
-				if b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(v, "=")); err == nil {
-					thumbs = append(thumbs, hex.EncodeToString(b))
-				}
-			}
-		}
-	}
+	thumbs := assertionThumbprints(assertion)
 	var cert *x509.Certificate
 	for _, c := range sp.Certs {
 		for _, th := range thumbs {
@@ -275,4 +266,32 @@ func (s *Service) ManagedIdentityToken(ctx context.Context, res, clientID string
 func thumbprints(der []byte) (string, string) {
 	a, b := sha1.Sum(der), sha256.Sum256(der)
 	return hex.EncodeToString(a[:]), hex.EncodeToString(b[:])
+}
+
+// assertionThumbprints reads x5t and x5t#S256 from the JWS protected
+// header (hex-encoded).
+func assertionThumbprints(assertion string) []string {
+	i := strings.IndexByte(assertion, '.')
+	if i < 0 {
+		return nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(assertion[:i])
+	if err != nil {
+		return nil
+	}
+	var h map[string]any
+	if json.Unmarshal(b, &h) != nil {
+		return nil
+	}
+	var out []string
+	for _, name := range []string{"x5t", "x5t#S256"} {
+		if v, ok := h[name].(string); ok {
+			if raw, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(v, "=")); err == nil {
+				out = append(out, hex.EncodeToString(raw))
+			} else if raw, err := base64.StdEncoding.DecodeString(v); err == nil {
+				out = append(out, hex.EncodeToString(raw))
+			}
+		}
+	}
+	return out
 }
