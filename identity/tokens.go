@@ -28,20 +28,20 @@ const ClockSkew = 5 * time.Minute
 
 // Claims are the claims of an Arca access token (a subset of Entra's).
 type Claims struct {
-	Audience string `json:"aud"`
-	Issuer   string `json:"iss"`
-	IssuedAt int64  `json:"iat"`
-	NotBefore int64 `json:"nbf"`
-	Expiry   int64  `json:"exp"`
-	AppID    string `json:"appid,omitempty"`
-	AzP      string `json:"azp,omitempty"`
-	AppIDACR string `json:"appidacr,omitempty"`
-	IdType   string `json:"idtyp,omitempty"`
-	ObjectID string `json:"oid"`
-	Subject  string `json:"sub"`
-	TenantID string `json:"tid"`
-	UTI      string `json:"uti,omitempty"`
-	Version  string `json:"ver"`
+	Audience  string `json:"aud"`
+	Issuer    string `json:"iss"`
+	IssuedAt  int64  `json:"iat"`
+	NotBefore int64  `json:"nbf"`
+	Expiry    int64  `json:"exp"`
+	AppID     string `json:"appid,omitempty"`
+	AzP       string `json:"azp,omitempty"`
+	AppIDACR  string `json:"appidacr,omitempty"`
+	IdType    string `json:"idtyp,omitempty"`
+	ObjectID  string `json:"oid"`
+	Subject   string `json:"sub"`
+	TenantID  string `json:"tid"`
+	UTI       string `json:"uti,omitempty"`
+	Version   string `json:"ver"`
 }
 
 type signingKey struct {

@@ -130,7 +130,7 @@ func (q *vaultRequest) deletedBundle(d *arca.DeletedSecret, versioned bool) dele
 
 // paging reads maxresults and $skiptoken.
 func (q *vaultRequest) paging() (int, string, error) {
-	qs := q.r.URL.Query()
+	qs := q.query
 	max := 0
 	if m := qs.Get("maxresults"); m != "" {
 		n, err := strconv.Atoi(m)
@@ -155,7 +155,7 @@ func (q *vaultRequest) nextLink(path, next string, max int) *string {
 	if next == "" {
 		return nil
 	}
-	l := q.baseURL() + path + "?api-version=" + q.r.URL.Query().Get("api-version") +
+	l := q.baseURL() + path + "?api-version=" + q.query.Get("api-version") +
 		"&$skiptoken=" + base64.RawURLEncoding.EncodeToString([]byte(next))
 	if max > 0 {
 		l += "&maxresults=" + strconv.Itoa(max)
@@ -283,7 +283,7 @@ func (q *vaultRequest) getSecret(name, version string) {
 		q.fail(err)
 		return
 	}
-	if oct := q.r.URL.Query().Get("outContentType"); oct != "" && q.level >= level2025 {
+	if oct := q.query.Get("outContentType"); oct != "" && q.level >= level2025 {
 		if oct != "application/x-pkcs12" && oct != "application/x-pem-file" {
 			q.fail(arca.Errorf(arca.KindInvalid, "BadParameter", "The value of outContentType must be application/x-pkcs12 or application/x-pem-file."))
 			return

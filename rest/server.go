@@ -227,7 +227,12 @@ func (s *Server) serveVault(w http.ResponseWriter, r *http.Request, name string)
 	ctx = arca.WithPrincipal(ctx, p)
 	r = r.WithContext(ctx)
 
-	level, err := parseAPIVersion(r.URL.Query().Get("api-version"))
+	query, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		writeError(w, r, s.Log, arca.Errorf(arca.KindInvalid, "BadParameter", "The request URI contains an invalid query string."))
+		return
+	}
+	level, err := parseAPIVersion(query.Get("api-version"))
 	if err != nil {
 		writeError(w, r, s.Log, err)
 		return
@@ -237,7 +242,7 @@ func (s *Server) serveVault(w http.ResponseWriter, r *http.Request, name string)
 		writeError(w, r, s.Log, arca.Errorf(arca.KindInvalid, "BadParameter", "The request URI is not valid."))
 		return
 	}
-	rq := &vaultRequest{w: w, r: r, s: s, vault: v, level: level, segs: segs, principal: p}
+	rq := &vaultRequest{w: w, r: r, s: s, vault: v, level: level, segs: segs, principal: p, query: query}
 	switch strings.ToLower(segs[0]) {
 	case "secrets", "deletedsecrets":
 		s.routeSecrets(rq)
@@ -264,6 +269,7 @@ type vaultRequest struct {
 	level     apiLevel
 	segs      []string
 	principal *arca.Principal
+	query     url.Values
 }
 
 func (q *vaultRequest) fail(err error) { writeError(q.w, q.r, q.s.Log, err) }
