@@ -53,6 +53,23 @@ type SecretUpdate struct {
 	ClearNotBefore, ClearExpires bool
 }
 
+// Apply applies the attribute changes of u to a.
+func (u *SecretUpdate) Apply(a *Attributes) {
+	if u.Enabled != nil {
+		a.Enabled = u.Enabled
+	}
+	if u.ClearNotBefore {
+		a.NotBefore = nil
+	} else if u.NotBefore != nil {
+		a.NotBefore = u.NotBefore
+	}
+	if u.ClearExpires {
+		a.Expires = nil
+	} else if u.Expires != nil {
+		a.Expires = u.Expires
+	}
+}
+
 // SecretSet is the input of SetSecret.
 type SecretSet struct {
 	Value       string
@@ -88,9 +105,6 @@ type SecretService interface {
 	PurgeSecret(ctx context.Context, vault *Vault, name string) error
 	BackupSecret(ctx context.Context, vault *Vault, name string) ([]byte, error)
 	RestoreSecret(ctx context.Context, vault *Vault, blob []byte) (*SecretVersion, error)
-	// PurgeExpired permanently removes soft-deleted secrets of every vault
-	// whose scheduled purge date has passed, and returns how many it removed.
-	PurgeExpired(ctx context.Context) (int, error)
 }
 
 var objectNameRE = regexp.MustCompile(`^[0-9a-zA-Z-]{1,127}$`)
@@ -103,3 +117,8 @@ var versionRE = regexp.MustCompile(`^[0-9a-fA-F]{32}$`)
 
 // ValidVersion reports whether v looks like an object version.
 func ValidVersion(v string) bool { return versionRE.MatchString(v) }
+
+// ObjectName, ObjectVersion and IsManaged let the lifecycle store secrets.
+func (s *SecretVersion) ObjectName() string    { return s.Name }
+func (s *SecretVersion) ObjectVersion() string { return s.Version }
+func (s *SecretVersion) IsManaged() bool       { return s.Managed }

@@ -54,7 +54,7 @@ func newEnv(t testing.TB) *env {
 	}
 	srv := &rest.Server{
 		Config: rest.Config{DNSSuffix: "vault.localhost", Port: 8443, AuthorityURL: "https://localhost:8443"},
-		Vaults: vs, Secrets: &secrets.Service{Store: store, Sealer: store, Clock: clock, Rand: rand.Reader},
+		Vaults: vs, Secrets: secrets.New(store, store, clock, rand.Reader),
 		Identity:   &identity.Service{Dir: dir, Tokens: toks, Clock: clock},
 		Authorizer: arca.TenantAuthorizer{}, Clock: clock, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}

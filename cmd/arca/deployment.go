@@ -14,6 +14,7 @@ import (
 	"github.com/arcakv/arca"
 	"github.com/arcakv/arca/barrier"
 	"github.com/arcakv/arca/identity"
+	"github.com/arcakv/arca/objects"
 	"github.com/arcakv/arca/pki"
 	"github.com/arcakv/arca/secrets"
 	"github.com/arcakv/arca/storage/bolt"
@@ -137,7 +138,7 @@ func openApp(ctx context.Context, dir string, clock arca.Clock, defaultVault str
 	}
 	a := &App{Dir: dir, RootKey: rootKey, Store: store, Clock: clock}
 	a.Vaults = vaults.New(store, clock)
-	a.Secrets = &secrets.Service{Store: store, Sealer: store, Clock: clock, Rand: rand.Reader}
+	a.Secrets = secrets.New(store, store, clock, rand.Reader)
 	a.Directory = &identity.Directory{Store: store, Clock: clock, Rand: rand.Reader}
 	a.Tokens = &identity.Tokens{Store: store, Clock: clock}
 	if err := a.init(ctx, defaultVault); err != nil {
@@ -203,7 +204,13 @@ func (a *App) init(ctx context.Context, defaultVault string) error {
 	return a.saveDeployment()
 }
 
+// Close closes the store.
 func (a *App) Close() error { return a.Store.Close() }
+
+// PurgeExpired purges every soft-deleted object whose retention has passed.
+func (a *App) PurgeExpired(ctx context.Context) (int, error) {
+	return objects.PurgeExpired(ctx, a.Store, a.Clock.Now())
+}
 
 func readCredentials(dir string) (*devCredentials, error) {
 	k, err := readRootKey(dir)

@@ -207,7 +207,7 @@ func TestPurgeSchedulerOnInjectedClock(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.clock.Advance(90*24*time.Hour - time.Second)
-	if n, err := f.r.App.Secrets.PurgeExpired(ctx); err != nil || n != 0 {
+	if n, err := f.r.App.PurgeExpired(ctx); err != nil || n != 0 {
 		t.Fatalf("purged %d before retention ended (%v)", n, err)
 	}
 	c = f.secretsClient(f.credential(), "arca") // the old token expired on the server's clock
@@ -215,7 +215,7 @@ func TestPurgeSchedulerOnInjectedClock(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.clock.Advance(time.Second)
-	if n, err := f.r.App.Secrets.PurgeExpired(ctx); err != nil || n != 1 {
+	if n, err := f.r.App.PurgeExpired(ctx); err != nil || n != 1 {
 		t.Fatalf("purged %d at retention end (%v)", n, err)
 	}
 	c = f.secretsClient(f.credential(), "arca")

@@ -187,10 +187,10 @@ func (r *Running) purgeLoop(ctx context.Context, log *slog.Logger, every time.Du
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		if n, err := r.App.Secrets.PurgeExpired(ctx); err != nil && ctx.Err() == nil {
+		if n, err := r.App.PurgeExpired(ctx); err != nil && ctx.Err() == nil {
 			log.Error("purge", "err", err)
 		} else if n > 0 {
-			log.Info("purged soft-deleted secrets past retention", "count", n)
+			log.Info("purged soft-deleted objects past retention", "count", n)
 		}
 		select {
 		case <-ctx.Done():

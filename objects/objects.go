@@ -1,0 +1,555 @@
+// Package objects is the lifecycle shared by a vault's secrets, keys and
+// certificates: named objects with immutable versions, a latest version,
+// soft delete with a per-vault retention, recovery, purge, a purge schedule,
+// and the raw material of backup and restore. The secrets and keys services
+// add their own validation and wire semantics on top.
+//
+// # Storage layout (per collection prefix P, e.g. "s" for secrets)
+//
+//	P/<vault>/h/<name>             head of an active object (latest version's item)
+//	P/<vault>/d/<name>             head of a soft-deleted object, with its deletion dates
+//	P/<vault>/v/<name>/<version>   one version (the full record)
+//	pd/<purge-unix>/P/<vault>/<name> purge schedule index
+//
+// Vault and object names are stored lower-cased: Key Vault names are
+// case-insensitive. The head keeps the name as last written.
+package objects
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/arcakv/arca"
+	"github.com/arcakv/arca/storage"
+)
+
+// Record is what a collection stores per version.
+type Record interface {
+	ObjectName() string
+	ObjectVersion() string
+	// IsManaged reports whether a certificate owns the object.
+	IsManaged() bool
+}
+
+// Collection stores one kind of object. T is the version record type.
+type Collection[T any, PT interface {
+	*T
+	Record
+}] struct {
+	Store  storage.Backend
+	Clock  arca.Clock
+	Prefix string // storage prefix, e.g. "s"
+	Noun   string // "Secret", "Key", "Certificate"
+	// Item strips a version down to what lists show (for example the
+	// secret value); nil keeps everything.
+	Item func(T) T
+}
+
+// head is the stored head of an object.
+type head[T any] struct {
+	Name    string         `json:"name"`
+	Latest  string         `json:"latest"`
+	Item    T              `json:"item"`
+	Deleted *arca.Deletion `json:"deleted,omitempty"`
+}
+
+// Deleted is a soft-deleted object: its latest version's item and dates.
+type Deleted[T any] struct {
+	Item T
+	arca.Deletion
+}
+
+const purgePrefix = "pd/"
+
+func lower(s string) string { return strings.ToLower(s) }
+
+func (c *Collection[T, PT]) base(v *arca.Vault) string { return c.Prefix + "/" + lower(v.Name) + "/" }
+func (c *Collection[T, PT]) headKey(v *arca.Vault, n string) string {
+	return c.base(v) + "h/" + lower(n)
+}
+func (c *Collection[T, PT]) delKey(v *arca.Vault, n string) string { return c.base(v) + "d/" + lower(n) }
+func (c *Collection[T, PT]) verPrefix(v *arca.Vault, n string) string {
+	return c.base(v) + "v/" + lower(n) + "/"
+}
+func (c *Collection[T, PT]) purgeKey(v *arca.Vault, n string, at int64) string {
+	return fmt.Sprintf("%s%012d/%s/%s/%s", purgePrefix, at, c.Prefix, lower(v.Name), lower(n))
+}
+
+// NotFound is the 404 of an active object (name may be "name/version").
+func (c *Collection[T, PT]) NotFound(name string) error {
+	return arca.Errorf(arca.KindNotFound, c.Noun+"NotFound",
+		"A %s with (name/id) %s was not found in this key vault. If you recently deleted this %s you may be able to recover it using the correct recovery command. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182",
+		lower(c.Noun), name, lower(c.Noun))
+}
+
+// DeletedNotFound is the 404 of a soft-deleted object.
+func (c *Collection[T, PT]) DeletedNotFound(name string) error {
+	return arca.Errorf(arca.KindNotFound, c.Noun+"NotFound", "Deleted %s not found: %s", c.Noun, name)
+}
+
+func (c *Collection[T, PT]) managedErr(name, verb string) error {
+	return arca.Errorf(arca.KindForbidden, "Forbidden",
+		"%s %s is managed by a certificate and cannot be %s through the %ss API.", c.Noun, name, verb, lower(c.Noun))
+}
+
+func getJSON(r storage.Reader, key string, out any) error {
+	b, err := r.Get(key)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, out)
+}
+
+func putJSON(tx storage.Tx, key string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return tx.Put(key, b)
+}
+
+// Wrap converts storage errors into domain errors; domain errors pass.
+func Wrap(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ae *arca.Error
+	if errors.As(err, &ae) {
+		return err
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return &arca.Error{Kind: arca.KindUnavailable, Code: "RequestCanceled", Message: "The request was canceled.", Err: err}
+	}
+	return arca.Internal(err)
+}
+
+func (c *Collection[T, PT]) item(v T) T {
+	if c.Item == nil {
+		return v
+	}
+	return c.Item(v)
+}
+
+// AddVersion stores v as the new latest version of its object, creating the
+// object if needed. A soft-deleted name is a 409; a certificate-managed
+// object is a 403 unless managed is set (the certificates service).
+func (c *Collection[T, PT]) AddVersion(ctx context.Context, vault *arca.Vault, v *T, managed bool) error {
+	p := PT(v)
+	name := p.ObjectName()
+	return Wrap(c.Store.Update(ctx, func(tx storage.Tx) error {
+		if _, err := tx.Get(c.delKey(vault, name)); err == nil {
+			return arca.Errorf(arca.KindConflict, "Conflict",
+				"%s %s is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the %s can only be recovered or purged.",
+				c.Noun, name, lower(c.Noun)).WithInner("ObjectIsDeletedButRecoverable")
+		} else if !errors.Is(err, storage.ErrNotFound) {
+			return err
+		}
+		var h head[T]
+		if err := getJSON(tx, c.headKey(vault, name), &h); err == nil && PT(&h.Item).IsManaged() && !managed {
+			return c.managedErr(name, "changed")
+		} else if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return err
+		}
+		if err := putJSON(tx, c.verPrefix(vault, name)+lower(p.ObjectVersion()), v); err != nil {
+			return err
+		}
+		return putJSON(tx, c.headKey(vault, name), &head[T]{Name: name, Latest: p.ObjectVersion(), Item: c.item(*v)})
+	}))
+}
+
+func (c *Collection[T, PT]) active(r storage.Reader, vault *arca.Vault, name, version string) (*head[T], *T, error) {
+	var h head[T]
+	if err := getJSON(r, c.headKey(vault, name), &h); err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil, nil, c.NotFound(name)
+		}
+		return nil, nil, err
+	}
+	if version == "" {
+		version = h.Latest
+	}
+	var v T
+	if err := getJSON(r, c.verPrefix(vault, name)+lower(version), &v); err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil, nil, c.NotFound(name + "/" + version)
+		}
+		return nil, nil, err
+	}
+	return &h, &v, nil
+}
+
+// Get returns a version of an active object (the latest when version is "").
+func (c *Collection[T, PT]) Get(ctx context.Context, vault *arca.Vault, name, version string) (*T, error) {
+	var out *T
+	err := c.Store.View(ctx, func(r storage.Reader) error {
+		_, v, err := c.active(r, vault, name, version)
+		out = v
+		return err
+	})
+	return out, Wrap(err)
+}
+
+// Latest returns the latest version id of an active object.
+func (c *Collection[T, PT]) Latest(ctx context.Context, vault *arca.Vault, name string) (string, error) {
+	var latest string
+	err := c.Store.View(ctx, func(r storage.Reader) error {
+		var h head[T]
+		if err := getJSON(r, c.headKey(vault, name), &h); err != nil {
+			if errors.Is(err, storage.ErrNotFound) {
+				return c.NotFound(name)
+			}
+			return err
+		}
+		latest = h.Latest
+		return nil
+	})
+	return latest, Wrap(err)
+}
+
+// Modify applies fn to a version of an active object and stores the result
+// (refreshing the head when it is the latest). Managed objects are refused
+// unless managed is set.
+func (c *Collection[T, PT]) Modify(ctx context.Context, vault *arca.Vault, name, version string, managed bool, fn func(*T) error) (*T, error) {
+	var out T
+	err := c.Store.Update(ctx, func(tx storage.Tx) error {
+		h, v, err := c.active(tx, vault, name, version)
+		if err != nil {
+			return err
+		}
+		if PT(v).IsManaged() && !managed {
+			return c.managedErr(name, "changed")
+		}
+		if err := fn(v); err != nil {
+			return err
+		}
+		if err := putJSON(tx, c.verPrefix(vault, name)+lower(PT(v).ObjectVersion()), v); err != nil {
+			return err
+		}
+		if lower(PT(v).ObjectVersion()) == lower(h.Latest) {
+			h.Item = c.item(*v)
+			if err := putJSON(tx, c.headKey(vault, name), h); err != nil {
+				return err
+			}
+		}
+		out = *v
+		return nil
+	})
+	if err != nil {
+		return nil, Wrap(err)
+	}
+	return &out, nil
+}
+
+// DefaultPageSize is Key Vault's page size when maxresults is absent.
+const DefaultPageSize = 25
+
+func scanPage[V any](ctx context.Context, store storage.Backend, prefix, token string, max int, decode func([]byte) (V, error)) (arca.Page[V], error) {
+	var page arca.Page[V]
+	after := ""
+	if token != "" {
+		after = prefix + token
+	}
+	if max <= 0 {
+		max = DefaultPageSize
+	}
+	err := store.View(ctx, func(r storage.Reader) error {
+		var derr error
+		last := ""
+		err := r.Scan(prefix, after, func(k string, b []byte) bool {
+			if len(page.Items) == max {
+				page.Next = last
+				return false
+			}
+			item, err := decode(b)
+			if err != nil {
+				derr = err
+				return false
+			}
+			page.Items = append(page.Items, item)
+			last = strings.TrimPrefix(k, prefix)
+			return true
+		})
+		if err != nil {
+			return err
+		}
+		return derr
+	})
+	return page, Wrap(err)
+}
+
+// List lists the latest item of every active object, in name order. token
+// is the Next of the previous page.
+func (c *Collection[T, PT]) List(ctx context.Context, vault *arca.Vault, max int, token string) (arca.Page[*T], error) {
+	return scanPage(ctx, c.Store, c.base(vault)+"h/", token, max, func(b []byte) (*T, error) {
+		var h head[T]
+		if err := json.Unmarshal(b, &h); err != nil {
+			return nil, err
+		}
+		return &h.Item, nil
+	})
+}
+
+// Versions lists every version of an active object (items only). An
+// unknown or deleted name yields an empty page, as in Azure.
+func (c *Collection[T, PT]) Versions(ctx context.Context, vault *arca.Vault, name string, max int, token string) (arca.Page[*T], error) {
+	var active bool
+	err := c.Store.View(ctx, func(r storage.Reader) error {
+		_, err := r.Get(c.headKey(vault, name))
+		active = err == nil
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil
+		}
+		return err
+	})
+	if err != nil || !active {
+		return arca.Page[*T]{}, Wrap(err)
+	}
+	return scanPage(ctx, c.Store, c.verPrefix(vault, name), token, max, func(b []byte) (*T, error) {
+		var v T
+		if err := json.Unmarshal(b, &v); err != nil {
+			return nil, err
+		}
+		v = c.item(v)
+		return &v, nil
+	})
+}
+
+// Delete soft-deletes an object (all versions) for the vault's retention.
+func (c *Collection[T, PT]) Delete(ctx context.Context, vault *arca.Vault, name string, managed bool) (*Deleted[T], error) {
+	now := c.Clock.Now()
+	var out Deleted[T]
+	err := c.Store.Update(ctx, func(tx storage.Tx) error {
+		var h head[T]
+		if err := getJSON(tx, c.headKey(vault, name), &h); err != nil {
+			if errors.Is(err, storage.ErrNotFound) {
+				return c.NotFound(name)
+			}
+			return err
+		}
+		if PT(&h.Item).IsManaged() && !managed {
+			return c.managedErr(name, "deleted")
+		}
+		d := arca.Deletion{DeletedDate: now.Unix(), ScheduledPurgeDate: now.Add(time.Duration(vault.RetentionDays) * 24 * time.Hour).Unix()}
+		h.Deleted = &d
+		if err := tx.Delete(c.headKey(vault, name)); err != nil {
+			return err
+		}
+		if err := putJSON(tx, c.delKey(vault, name), &h); err != nil {
+			return err
+		}
+		if err := tx.Put(c.purgeKey(vault, name, d.ScheduledPurgeDate), []byte{}); err != nil {
+			return err
+		}
+		out = Deleted[T]{Item: h.Item, Deletion: d}
+		return nil
+	})
+	if err != nil {
+		return nil, Wrap(err)
+	}
+	return &out, nil
+}
+
+func (c *Collection[T, PT]) deletedHead(r storage.Reader, vault *arca.Vault, name string) (*head[T], error) {
+	var h head[T]
+	if err := getJSON(r, c.delKey(vault, name), &h); err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil, c.DeletedNotFound(name)
+		}
+		return nil, err
+	}
+	if h.Deleted == nil {
+		return nil, errors.New("objects: deleted head without deletion dates")
+	}
+	return &h, nil
+}
+
+// GetDeleted returns a soft-deleted object.
+func (c *Collection[T, PT]) GetDeleted(ctx context.Context, vault *arca.Vault, name string) (*Deleted[T], error) {
+	var out *Deleted[T]
+	err := c.Store.View(ctx, func(r storage.Reader) error {
+		h, err := c.deletedHead(r, vault, name)
+		if err == nil {
+			out = &Deleted[T]{Item: h.Item, Deletion: *h.Deleted}
+		}
+		return err
+	})
+	return out, Wrap(err)
+}
+
+// ListDeleted lists soft-deleted objects in name order.
+func (c *Collection[T, PT]) ListDeleted(ctx context.Context, vault *arca.Vault, max int, token string) (arca.Page[*Deleted[T]], error) {
+	return scanPage(ctx, c.Store, c.base(vault)+"d/", token, max, func(b []byte) (*Deleted[T], error) {
+		var h head[T]
+		if err := json.Unmarshal(b, &h); err != nil {
+			return nil, err
+		}
+		if h.Deleted == nil {
+			return nil, errors.New("objects: deleted head without deletion dates")
+		}
+		return &Deleted[T]{Item: h.Item, Deletion: *h.Deleted}, nil
+	})
+}
+
+// Recover makes a soft-deleted object active again and returns its latest item.
+func (c *Collection[T, PT]) Recover(ctx context.Context, vault *arca.Vault, name string) (*T, error) {
+	var out T
+	err := c.Store.Update(ctx, func(tx storage.Tx) error {
+		h, err := c.deletedHead(tx, vault, name)
+		if err != nil {
+			if arca.KindOf(err) == arca.KindNotFound {
+				return c.NotFound(name)
+			}
+			return err
+		}
+		if err := tx.Delete(c.purgeKey(vault, name, h.Deleted.ScheduledPurgeDate)); err != nil {
+			return err
+		}
+		h.Deleted = nil
+		if err := tx.Delete(c.delKey(vault, name)); err != nil {
+			return err
+		}
+		if err := putJSON(tx, c.headKey(vault, name), h); err != nil {
+			return err
+		}
+		out = h.Item
+		return nil
+	})
+	if err != nil {
+		return nil, Wrap(err)
+	}
+	return &out, nil
+}
+
+func purgeTx(tx storage.Tx, prefix, vault, name string, at int64) error {
+	base := prefix + "/" + vault + "/"
+	var keys []string
+	if err := tx.Scan(base+"v/"+name+"/", "", func(k string, _ []byte) bool { keys = append(keys, k); return true }); err != nil {
+		return err
+	}
+	keys = append(keys, base+"d/"+name, fmt.Sprintf("%s%012d/%s/%s/%s", purgePrefix, at, prefix, vault, name))
+	for _, k := range keys {
+		if err := tx.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Purge permanently removes a soft-deleted object. Vaults with purge
+// protection refuse it during the retention period.
+func (c *Collection[T, PT]) Purge(ctx context.Context, vault *arca.Vault, name string) error {
+	return Wrap(c.Store.Update(ctx, func(tx storage.Tx) error {
+		h, err := c.deletedHead(tx, vault, name)
+		if err != nil {
+			return err
+		}
+		if vault.PurgeProtection {
+			return arca.Errorf(arca.KindForbidden, "Forbidden",
+				"Operation 'Deleted%sPurge' is not allowed because purge protection is enabled for this vault. Key Vault service will automatically purge it after the retention period has passed.", c.Noun).
+				WithInner("ForbiddenByPolicy")
+		}
+		return purgeTx(tx, c.Prefix, lower(vault.Name), lower(name), h.Deleted.ScheduledPurgeDate)
+	}))
+}
+
+// PurgeExpired permanently removes soft-deleted objects of every collection
+// whose scheduled purge date has passed at now; it returns how many.
+func PurgeExpired(ctx context.Context, store storage.Backend, now time.Time) (int, error) {
+	type due struct {
+		prefix, vault, name string
+		at                  int64
+	}
+	var todo []due
+	err := store.View(ctx, func(r storage.Reader) error {
+		return r.Scan(purgePrefix, "", func(k string, _ []byte) bool {
+			parts := strings.SplitN(strings.TrimPrefix(k, purgePrefix), "/", 4)
+			if len(parts) != 4 {
+				return true
+			}
+			at, err := strconv.ParseInt(parts[0], 10, 64)
+			if err != nil || at > now.Unix() {
+				return false
+			}
+			todo = append(todo, due{parts[1], parts[2], parts[3], at})
+			return len(todo) < 1000
+		})
+	})
+	if err != nil {
+		return 0, Wrap(err)
+	}
+	for _, d := range todo {
+		if err := store.Update(ctx, func(tx storage.Tx) error { return purgeTx(tx, d.prefix, d.vault, d.name, d.at) }); err != nil {
+			return 0, Wrap(err)
+		}
+	}
+	return len(todo), nil
+}
+
+// AllVersions returns the latest version id and every version of an active
+// object (for backup).
+func (c *Collection[T, PT]) AllVersions(ctx context.Context, vault *arca.Vault, name string) (string, string, []T, error) {
+	var h head[T]
+	var out []T
+	err := c.Store.View(ctx, func(r storage.Reader) error {
+		if err := getJSON(r, c.headKey(vault, name), &h); err != nil {
+			if errors.Is(err, storage.ErrNotFound) {
+				return c.NotFound(name)
+			}
+			return err
+		}
+		var derr error
+		err := r.Scan(c.verPrefix(vault, name), "", func(_ string, b []byte) bool {
+			var v T
+			if derr = json.Unmarshal(b, &v); derr != nil {
+				return false
+			}
+			out = append(out, v)
+			return true
+		})
+		if err != nil {
+			return err
+		}
+		return derr
+	})
+	return h.Name, h.Latest, out, Wrap(err)
+}
+
+// Restore recreates an object from its versions. A name in use, active or
+// soft-deleted, is a 409.
+func (c *Collection[T, PT]) Restore(ctx context.Context, vault *arca.Vault, name, latest string, versions []T) (*T, error) {
+	var lv *T
+	for i := range versions {
+		if lower(PT(&versions[i]).ObjectVersion()) == lower(latest) {
+			lv = &versions[i]
+		}
+	}
+	if lv == nil {
+		return nil, arca.Errorf(arca.KindInvalid, "Malformed backup blob", "Backup blob contains invalid or corrupt version.")
+	}
+	err := c.Store.Update(ctx, func(tx storage.Tx) error {
+		for _, k := range []string{c.headKey(vault, name), c.delKey(vault, name)} {
+			if _, err := tx.Get(k); err == nil {
+				return arca.Errorf(arca.KindConflict, "Conflict",
+					"%s %s already exists in this key vault; restore is only allowed for a name that is neither in use nor soft-deleted.", c.Noun, name)
+			} else if !errors.Is(err, storage.ErrNotFound) {
+				return err
+			}
+		}
+		for i := range versions {
+			if err := putJSON(tx, c.verPrefix(vault, name)+lower(PT(&versions[i]).ObjectVersion()), &versions[i]); err != nil {
+				return err
+			}
+		}
+		return putJSON(tx, c.headKey(vault, name), &head[T]{Name: name, Latest: latest, Item: c.item(*lv)})
+	})
+	if err != nil {
+		return nil, Wrap(err)
+	}
+	out := c.item(*lv)
+	return &out, nil
+}
