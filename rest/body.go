@@ -48,7 +48,7 @@ func decodeBody(r *http.Request, limit int64, v any) error {
 	if err := dec.Decode(v); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && te.Field != "" {
-			return arca.Errorf(arca.KindInvalid, "BadParameter", "Property %s has invalid value: expected %s.", te.Field, te.Type.String())
+			return arca.Errorf(arca.KindInvalid, "BadParameter", "Property %s has invalid value: expected %s.", te.Field, jsonTypeName(te.Type))
 		}
 		return arca.Errorf(arca.KindInvalid, "BadParameter", "The request body is not valid JSON.")
 	}
@@ -73,11 +73,8 @@ func (o *optInt64) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	n, err := strconv.ParseInt(string(b), 10, 64)
-	if err != nil {
-		return &json.UnmarshalTypeError{Value: "number " + string(b), Type: int64Type}
-	}
-	if n < 0 || n > 253402300799 { // 9999-12-31T23:59:59Z
-		return &json.UnmarshalTypeError{Value: "number " + string(b), Type: int64Type}
+	if err != nil || n < -62135596800 || n > 253402300799 { // 0001-01-01 .. 9999-12-31T23:59:59Z
+		return &json.UnmarshalTypeError{Value: "number " + string(b), Type: unixTimeType}
 	}
 	o.Value = n
 	return nil
@@ -91,4 +88,29 @@ func (o *optInt64) ptr() *int64 {
 	return &v
 }
 
-var int64Type = reflect.TypeOf(int64(0))
+// UnixTime names the expected type in error messages.
+type UnixTime int64
+
+var unixTimeType = reflect.TypeOf(UnixTime(0))
+
+// jsonTypeName describes a Go type in JSON terms for error messages.
+func jsonTypeName(t reflect.Type) string {
+	if t == unixTimeType {
+		return "an integer Unix time in seconds"
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int32, reflect.Int64:
+		return "an integer"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Pointer:
+		return jsonTypeName(t.Elem())
+	}
+	return "a value of another type"
+}

@@ -156,6 +156,9 @@ func (a *App) init(ctx context.Context, defaultVault string) error {
 		return err
 	}
 	a.Deployment = d
+	if a.Deployment.DNSSuffix == "" {
+		a.Deployment.DNSSuffix, a.Deployment.Port = "vault.localhost", 8443 // serve's defaults until it records its own
+	}
 	t, err := a.Directory.InitTenant(ctx)
 	if err != nil {
 		return err

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Client conformance tests: the official Python, JS and Go clients against Arca.
+# Builds bin/arca once, installs the client dependencies (cached under .cache/ and
+# tests/js/node_modules), then runs each suite in sequence. Every suite starts its own
+# Arca and stops it on exit. Exits non-zero if any suite fails.
+#
+#   ARCA_BIN=/path/to/arca            test this binary (skip the build)
+#   ARCA_CLIENT_SUITES="python quickstart js golive python-pinned js-pinned golive-pinned"
+#       subset/order to run; *-pinned = DNS-pinned mode (port 443, NAME.vault.azure.net)
+#   GOLIVE_MODULES="azsecrets"         Go live suites to run (e.g. "azsecrets azkeys")
+set -uo pipefail
+ARCA_LOG_TAG=test-clients
+. "$(dirname "$0")/lib.sh"
+
+if [ -z "${ARCA_BIN:-}" ]; then
+  ensure_arca_bin || exit 1
+fi
+export ARCA_BIN
+
+SUITES=${ARCA_CLIENT_SUITES:-python quickstart js golive python-pinned js-pinned golive-pinned}
+results=() failed=0 passed=0
+
+# Install everything once up front (each runner would do it again; after this the
+# runners only check). A failed install fails the whole run.
+case " $SUITES " in *" python"*|*" quickstart "*)
+  bash "$ARCA_ROOT/scripts/setup-python.sh" || { echo "client-suites: 0 passed, 1 failed"; exit 1; }
+  export ARCA_SETUP_SKIP_UPGRADE=1 ;;
+esac
+case " $SUITES " in *" js"*)
+  bash "$ARCA_ROOT/scripts/setup-node.sh" || { echo "client-suites: 0 passed, 1 failed"; exit 1; } ;;
+esac
+run_suite() {
+  local label=$1; shift
+  log "=== $label: $*"
+  local start=$SECONDS
+  if "$@"; then
+    results+=("PASS  $label ($((SECONDS - start))s)"); passed=$((passed + 1))
+  else
+    results+=("FAIL  $label ($((SECONDS - start))s)"); failed=$((failed + 1))
+  fi
+}
+
+for s in $SUITES; do
+  case "$s" in
+    python)     run_suite "python SecretClient (pytest)" bash "$ARCA_ROOT/tests/python/run.sh" ;;
+    quickstart) run_suite "python quickstart kv_secrets.py" bash "$ARCA_ROOT/tests/python/run_quickstart.sh" ;;
+    js)         run_suite "js SecretClient (node:test)" bash "$ARCA_ROOT/tests/js/run.sh" ;;
+    golive)
+      for m in ${GOLIVE_MODULES:-azsecrets}; do
+        run_suite "go live suite $m" bash "$ARCA_ROOT/tests/golive/run.sh" "$m"
+      done ;;
+    python-pinned) ARCA_DNS_PINNED=1 run_suite "python SecretClient, DNS-pinned :443" bash "$ARCA_ROOT/tests/python/run.sh" ;;
+    js-pinned)     ARCA_DNS_PINNED=1 run_suite "js SecretClient, DNS-pinned :443" bash "$ARCA_ROOT/tests/js/run.sh" ;;
+    golive-pinned)
+      for m in ${GOLIVE_MODULES:-azsecrets}; do
+        GOLIVE_DNS_PINNED=1 run_suite "go live suite $m, DNS-pinned :443" bash "$ARCA_ROOT/tests/golive/run.sh" "$m"
+      done ;;
+    *) log "unknown suite $s"; results+=("FAIL  unknown suite $s"); failed=$((failed + 1)) ;;
+  esac
+done
+
+log "=== client suites summary"
+for r in "${results[@]}"; do log "  $r"; done
+echo "client-suites: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
