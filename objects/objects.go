@@ -72,7 +72,9 @@ func (c *Collection[T, PT]) base(v *arca.Vault) string { return c.Prefix + "/" +
 func (c *Collection[T, PT]) headKey(v *arca.Vault, n string) string {
 	return c.base(v) + "h/" + lower(n)
 }
-func (c *Collection[T, PT]) delKey(v *arca.Vault, n string) string { return c.base(v) + "d/" + lower(n) }
+func (c *Collection[T, PT]) delKey(v *arca.Vault, n string) string {
+	return c.base(v) + "d/" + lower(n)
+}
 func (c *Collection[T, PT]) verPrefix(v *arca.Vault, n string) string {
 	return c.base(v) + "v/" + lower(n) + "/"
 }
