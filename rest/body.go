@@ -91,12 +91,21 @@ func (o *optInt64) ptr() *int64 {
 // UnixTime names the expected type in error messages.
 type UnixTime int64
 
-var unixTimeType = reflect.TypeOf(UnixTime(0))
+// Base64URL names the expected type of base64url members in error messages.
+type Base64URL string
+
+var (
+	unixTimeType = reflect.TypeOf(UnixTime(0))
+	b64Type      = reflect.TypeOf(Base64URL(""))
+)
 
 // jsonTypeName describes a Go type in JSON terms for error messages.
 func jsonTypeName(t reflect.Type) string {
-	if t == unixTimeType {
+	switch t {
+	case unixTimeType:
 		return "an integer Unix time in seconds"
+	case b64Type:
+		return "a base64url string"
 	}
 	switch t.Kind() {
 	case reflect.String:

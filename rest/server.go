@@ -53,6 +53,7 @@ type Server struct {
 	Config     Config
 	Vaults     arca.VaultService
 	Secrets    arca.SecretService
+	Keys       arca.KeyService
 	Identity   *identity.Service
 	Authorizer arca.Authorizer
 	Clock      arca.Clock
@@ -246,6 +247,14 @@ func (s *Server) serveVault(w http.ResponseWriter, r *http.Request, name string)
 	switch strings.ToLower(segs[0]) {
 	case "secrets", "deletedsecrets":
 		s.routeSecrets(rq)
+	case "keys", "deletedkeys":
+		s.routeKeys(rq)
+	case "rng":
+		if len(segs) != 1 || r.Method != http.MethodPost {
+			rq.fail(methodNotAllowed(r.Method))
+			return
+		}
+		rq.randomBytes()
 	default:
 		writeError(w, r, s.Log, arca.Errorf(arca.KindNotFound, "NotFound", "The requested resource was not found."))
 	}

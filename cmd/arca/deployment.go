@@ -14,6 +14,8 @@ import (
 	"github.com/arcakv/arca"
 	"github.com/arcakv/arca/barrier"
 	"github.com/arcakv/arca/identity"
+	"github.com/arcakv/arca/keys"
+	"github.com/arcakv/arca/keystore/soft"
 	"github.com/arcakv/arca/objects"
 	"github.com/arcakv/arca/pki"
 	"github.com/arcakv/arca/secrets"
@@ -54,6 +56,7 @@ type App struct {
 	Store      *barrier.Barrier
 	Vaults     *vaults.Service
 	Secrets    *secrets.Service
+	Keys       *keys.Service
 	Directory  *identity.Directory
 	Tokens     *identity.Tokens
 	CA         *pki.CA
@@ -139,6 +142,7 @@ func openApp(ctx context.Context, dir string, clock arca.Clock, defaultVault str
 	a := &App{Dir: dir, RootKey: rootKey, Store: store, Clock: clock}
 	a.Vaults = vaults.New(store, clock)
 	a.Secrets = secrets.New(store, store, clock, rand.Reader)
+	a.Keys = keys.New(store, soft.New(rand.Reader), store, clock, rand.Reader)
 	a.Directory = &identity.Directory{Store: store, Clock: clock, Rand: rand.Reader}
 	a.Tokens = &identity.Tokens{Store: store, Clock: clock}
 	if err := a.init(ctx, defaultVault); err != nil {
@@ -198,7 +202,8 @@ func (a *App) init(ctx context.Context, defaultVault string) error {
 		if defaultVault == "" {
 			defaultVault = "arca"
 		}
-		err := a.Vaults.CreateVault(ctx, &arca.Vault{Name: defaultVault, TenantID: t.ID})
+		// Premium, so HSM key types work out of the box (the SDK suites use them).
+		err := a.Vaults.CreateVault(ctx, &arca.Vault{Name: defaultVault, TenantID: t.ID, SKU: "premium"})
 		if err != nil && arca.KindOf(err) != arca.KindConflict {
 			return err
 		}
@@ -214,6 +219,9 @@ func (a *App) Close() error { return a.Store.Close() }
 func (a *App) PurgeExpired(ctx context.Context) (int, error) {
 	return objects.PurgeExpired(ctx, a.Store, a.Clock.Now())
 }
+
+// RotateDue rotates every key whose rotation policy says it is due.
+func (a *App) RotateDue(ctx context.Context) (int, error) { return a.Keys.RotateDue(ctx, a.Vaults) }
 
 func readCredentials(dir string) (*devCredentials, error) {
 	k, err := readRootKey(dir)

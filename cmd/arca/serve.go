@@ -77,7 +77,7 @@ func newServeCmd() *cobra.Command {
 	f.IntVar(&o.Port, "port", 8443, "HTTPS port (443 writes vault URLs without a port)")
 	f.StringSliceVar(&o.Listen, "listen", []string{"127.0.0.1", "::1"}, "addresses to listen on")
 	f.StringVar(&o.DNSSuffix, "dns-suffix", "vault.localhost", "vault DNS suffix: vaults are https://NAME.<suffix>")
-	f.StringVar(&o.DefaultVault, "default-vault", "arca", "name of the vault created on first start")
+	f.StringVar(&o.DefaultVault, "default-vault", "arca", "name of the (premium) vault created on first start")
 	f.StringSliceVar(&o.TLSSANs, "tls-san", nil, "extra DNS names or IPs for the server certificate")
 	f.StringVar(&o.TLSCert, "tls-cert", "", "PEM certificate chain to serve instead of the generated one")
 	f.StringVar(&o.TLSKey, "tls-key", "", "PEM private key of --tls-cert")
@@ -157,7 +157,7 @@ func startServer(ctx context.Context, o serveOptions) (*Running, error) {
 	}
 	resources := allowedResources(cfg)
 	h := &rest.Server{
-		Config: cfg, Vaults: app.Vaults, Secrets: app.Secrets, Authorizer: arca.TenantAuthorizer{},
+		Config: cfg, Vaults: app.Vaults, Secrets: app.Secrets, Keys: app.Keys, Authorizer: arca.TenantAuthorizer{},
 		Clock: o.Clock, Log: log,
 		Identity: &identity.Service{Dir: app.Directory, Tokens: app.Tokens, Clock: o.Clock, ResourceOK: func(res string) bool {
 			return resources[strings.ToLower(strings.TrimSuffix(res, "/"))]
@@ -181,7 +181,8 @@ func startServer(ctx context.Context, o serveOptions) (*Running, error) {
 	return r, nil
 }
 
-// purgeLoop purges soft-deleted objects whose retention has passed.
+// purgeLoop purges soft-deleted objects whose retention has passed and
+// rotates keys whose rotation policy is due.
 func (r *Running) purgeLoop(ctx context.Context, log *slog.Logger, every time.Duration) {
 	defer close(r.done)
 	t := time.NewTicker(every)
@@ -191,6 +192,11 @@ func (r *Running) purgeLoop(ctx context.Context, log *slog.Logger, every time.Du
 			log.Error("purge", "err", err)
 		} else if n > 0 {
 			log.Info("purged soft-deleted objects past retention", "count", n)
+		}
+		if n, err := r.App.RotateDue(ctx); err != nil && ctx.Err() == nil {
+			log.Error("rotation", "err", err)
+		} else if n > 0 {
+			log.Info("rotated keys per their rotation policy", "count", n)
 		}
 		select {
 		case <-ctx.Done():
