@@ -155,3 +155,7 @@ func (f *fixture) do(method, url, bearer, body string, hdr ...string) (*http.Res
 func vaultWith(name, tenant string, retention int, purgeProtection bool) *arca.Vault {
 	return &arca.Vault{Name: name, TenantID: tenant, RetentionDays: retention, PurgeProtection: purgeProtection}
 }
+
+func vaultWithSKU(name, tenant, sku string) *arca.Vault {
+	return &arca.Vault{Name: name, TenantID: tenant, SKU: sku}
+}
