@@ -276,3 +276,20 @@ func (t *Tokens) String() string {
 
 // audienceNormal strips one trailing slash.
 func audienceNormal(a string) string { return strings.TrimSuffix(a, "/") }
+
+// SignJWS signs payload with the current signing key (RS256, with kid) as
+// a compact JWS: Arca's signature on results such as released keys.
+func (t *Tokens) SignJWS(payload []byte) (string, error) {
+	t.mu.RLock()
+	k, kid := t.keys[t.current], t.current
+	t.mu.RUnlock()
+	s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: k, KeyID: kid}}, (&jose.SignerOptions{}).WithType("JWT"))
+	if err != nil {
+		return "", err
+	}
+	obj, err := s.Sign(payload)
+	if err != nil {
+		return "", err
+	}
+	return obj.CompactSerialize()
+}

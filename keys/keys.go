@@ -27,6 +27,10 @@ type Service struct {
 	Sealer   secrets.Sealer
 	Clock    arca.Clock
 	Rand     io.Reader
+	// SKR wires secure key release; nil refuses every release.
+	SKR *Release
+	// VaultURL returns a vault's canonical URL (for kids in release results).
+	VaultURL func(vault string) string
 	c        objects.Collection[arca.KeyVersion, *arca.KeyVersion]
 }
 

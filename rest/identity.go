@@ -23,6 +23,15 @@ func (s *Server) serveIdentity(w http.ResponseWriter, r *http.Request) {
 		s.appServiceMI(w, r)
 	case lower == "metadata/identity/oauth2/token":
 		s.imds(w, r)
+	case s.TestAttestation != nil && lower == "attestation/generate-test-token":
+		tok, err := s.TestAttestation.Token()
+		if err != nil {
+			writeError(w, r, s.Log, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"token": tok})
+	case s.TestAttestation != nil && lower == "attestation/certs":
+		writeJSON(w, http.StatusOK, s.TestAttestation.Authority().Keys)
 	case len(segs) >= 2 && r.Method == http.MethodGet && strings.HasSuffix(lower, "/.well-known/openid-configuration"):
 		s.openIDConfig(w, r, segs[0], strings.EqualFold(segs[1], "v2.0"))
 	case len(segs) >= 3 && r.Method == http.MethodGet && strings.EqualFold(segs[1], "discovery"):

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/arcakv/arca"
+	"github.com/arcakv/arca/attestation"
 	"github.com/arcakv/arca/identity"
 )
 
@@ -50,14 +51,17 @@ func (c Config) VaultURL(name string) string {
 
 // Server is the HTTP handler of a deployment.
 type Server struct {
-	Config     Config
-	Vaults     arca.VaultService
-	Secrets    arca.SecretService
-	Keys       arca.KeyService
-	Identity   *identity.Service
-	Authorizer arca.Authorizer
-	Clock      arca.Clock
-	Log        *slog.Logger
+	Config   Config
+	Vaults   arca.VaultService
+	Secrets  arca.SecretService
+	Keys     arca.KeyService
+	Identity *identity.Service
+	// TestAttestation, when set, serves the built-in test attestation
+	// authority under /attestation on the token service host.
+	TestAttestation *attestation.TestAuthority
+	Authorizer      arca.Authorizer
+	Clock           arca.Clock
+	Log             *slog.Logger
 }
 
 func itoa(n int) string {

@@ -16,9 +16,13 @@ import (
 	"syscall"
 	"time"
 
+	"encoding/json"
 	"github.com/arcakv/arca"
+	"github.com/arcakv/arca/attestation"
 	"github.com/arcakv/arca/identity"
+	"github.com/arcakv/arca/keys"
 	"github.com/arcakv/arca/rest"
+	"github.com/go-jose/go-jose/v4"
 	"github.com/spf13/cobra"
 )
 
@@ -35,6 +39,8 @@ type serveOptions struct {
 	IMDS          bool
 	LogLevel      string
 	PurgeInterval time.Duration
+	TestAttest    bool
+	AttestAuth    []string
 	Clock         arca.Clock // nil: the system clock
 	LogOutput     io.Writer  // nil: stderr
 }
@@ -83,6 +89,8 @@ func newServeCmd() *cobra.Command {
 	f.StringVar(&o.TLSKey, "tls-key", "", "PEM private key of --tls-cert")
 	f.BoolVar(&o.IMDS, "imds", true, "serve the IMDS managed identity endpoint to loopback callers")
 	f.StringVar(&o.LogLevel, "log-level", "info", "debug, info, warn or error")
+	f.BoolVar(&o.TestAttest, "test-attestation", false, "serve a test attestation authority at https://localhost:PORT/attestation and trust it for secure key release (development only)")
+	f.StringSliceVar(&o.AttestAuth, "attestation-authority", nil, "trusted attestation authority for key release, as URL=JWKS-FILE (repeatable)")
 	f.DurationVar(&o.PurgeInterval, "purge-interval", time.Minute, "how often soft-deleted objects past retention are purged")
 	return cmd
 }
@@ -164,11 +172,16 @@ func startServer(ctx context.Context, o serveOptions) (*Running, error) {
 		}},
 	}
 	h.Identity.Tokens.Authority = cfg.AuthorityURL
+	if err := o.wireRelease(app, h, cfg); err != nil {
+		app.Close()
+		return nil, err
+	}
 	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{*cert}, NextProtos: []string{"h2", "http/1.1"}}
 	runCtx, cancel := context.WithCancel(context.Background())
 	r := &Running{App: app, Port: port, Handler: h, cancel: cancel, done: make(chan struct{})}
 	for _, ln := range lns {
-		srv := &http.Server{Handler: h, TLSConfig: tlsCfg, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
+		srv := &http.Server{Handler: h, TLSConfig: tlsCfg.Clone(), // each server configures HTTP/2 on its own copy
+			ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
 			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
 		r.servers = append(r.servers, srv)
 		go func(ln net.Listener) {
@@ -248,4 +261,36 @@ func allowedResources(c rest.Config) map[string]bool {
 		out[strings.ToLower(r)] = true
 	}
 	return out
+}
+
+// wireRelease sets up secure key release: the trusted attestation
+// authorities and Arca's signature on release results.
+func (o *serveOptions) wireRelease(app *App, h *rest.Server, cfg rest.Config) error {
+	v := &attestation.Verifier{Clock: o.Clock}
+	for _, spec := range o.AttestAuth {
+		url, file, ok := strings.Cut(spec, "=")
+		if !ok {
+			return fmt.Errorf("--attestation-authority %q: want URL=JWKS-FILE", spec)
+		}
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return err
+		}
+		var set jose.JSONWebKeySet
+		if err := json.Unmarshal(b, &set); err != nil || len(set.Keys) == 0 {
+			return fmt.Errorf("--attestation-authority %s: %s is not a JWKS", url, file)
+		}
+		v.Trust(&attestation.Authority{URL: url, Keys: set})
+	}
+	if o.TestAttest {
+		ta, err := attestation.NewTestAuthority(cfg.AuthorityURL+"/attestation", o.Clock)
+		if err != nil {
+			return err
+		}
+		v.Trust(ta.Authority())
+		h.TestAttestation = ta
+	}
+	app.Keys.SKR = &keys.Release{Verifier: v, RuntimeKey: attestation.RuntimeKey, Signer: app.Tokens}
+	app.Keys.VaultURL = cfg.VaultURL
+	return nil
 }

@@ -4,7 +4,7 @@
 #
 #   tests/golive/run.sh [MODULE[@VERSION]] [extra go test args...]
 #     MODULE: azsecrets (default, v1.5.1), azkeys (v1.5.0), azcertificates (v1.5.0)
-#   GOLIVE_SKIP=regex     tests to skip (default per module, e.g. TestReleaseKey for azkeys;
+#   GOLIVE_SKIP=regex     tests to skip (default: none; Arca serves a test attestation authority;
 #                         set GOLIVE_SKIP= (empty) to run everything)
 #   GOLIVE_RUN=regex      only these tests (go test -run)
 #   GOLIVE_TIMEOUT=30m    go test -timeout
@@ -24,7 +24,7 @@ spec=${1:-azsecrets}; [ $# -gt 0 ] && shift
 name=${spec%@*}
 case "$name" in
   azsecrets)      def_ver=v1.5.1; def_skip='' ;;
-  azkeys)         def_ver=v1.5.0; def_skip='TestReleaseKey' ;;
+  azkeys)         def_ver=v1.5.0; def_skip='' ;;
   azcertificates) def_ver=v1.5.0; def_skip='' ;;
   *) die "unknown module $name (azsecrets, azkeys, azcertificates)" ;;
 esac
@@ -39,7 +39,9 @@ WORK=$(mktemp -d)
 cleanup() { stop_arca; [ "${ARCA_KEEP_DATA:-0}" = 1 ] && log "kept $WORK" || rm -rf "$WORK"; }
 trap cleanup EXIT
 
-args=()
+# The built-in test attestation authority stands in for the fake attestation
+# service the SDK's TestReleaseKey uses (AZURE_KEYVAULT_ATTESTATION_URL).
+args=(--test-attestation)
 [ -n "${ARCA_TEST_VAULT:-}" ] && args+=(--default-vault "$ARCA_TEST_VAULT")
 if [ "${GOLIVE_DNS_PINNED:-0}" = 1 ]; then
   port=443; args+=(--dns-suffix vault.azure.net)
@@ -62,6 +64,7 @@ unset AZURE_CLIENT_ID AZURE_CLIENT_SECRET AZURE_TENANT_ID AZURE_AUTHORITY_HOST A
       MSI_ENDPOINT MSI_SECRET AZURE_MANAGEDHSM_URL AZURE_KEYVAULT_ATTESTATION_URL \
       AZURESUBSCRIPTION_CLIENT_ID AZURESUBSCRIPTION_SERVICE_CONNECTION_ID AZURESUBSCRIPTION_TENANT_ID
 export AZURE_RECORD_MODE=live
+export AZURE_KEYVAULT_ATTESTATION_URL=$(get AZURE_AUTHORITY_HOST)/attestation
 export AZURE_KEYVAULT_URL=${VAULT_URL%/}/
 export AZURE_TOKEN_CREDENTIALS=ManagedIdentityCredential
 export IDENTITY_ENDPOINT IDENTITY_HEADER
