@@ -15,6 +15,8 @@ import (
 	"github.com/arcakv/arca"
 	"github.com/arcakv/arca/barrier"
 	"github.com/arcakv/arca/identity"
+	"github.com/arcakv/arca/keys"
+	"github.com/arcakv/arca/keystore/soft"
 	"github.com/arcakv/arca/rest"
 	"github.com/arcakv/arca/secrets"
 	"github.com/arcakv/arca/storage/memory"
@@ -44,7 +46,7 @@ func newEnv(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	vs := vaults.New(store, clock)
-	if err := vs.CreateVault(ctx, &arca.Vault{Name: "arca", TenantID: ten.ID}); err != nil {
+	if err := vs.CreateVault(ctx, &arca.Vault{Name: "arca", TenantID: ten.ID, SKU: "premium"}); err != nil {
 		t.Fatal(err)
 	}
 	sp := &identity.ServicePrincipal{AppID: "app", ObjectID: "oid"}
@@ -54,7 +56,7 @@ func newEnv(t testing.TB) *env {
 	}
 	srv := &rest.Server{
 		Config: rest.Config{DNSSuffix: "vault.localhost", Port: 8443, AuthorityURL: "https://localhost:8443"},
-		Vaults: vs, Secrets: secrets.New(store, store, clock, rand.Reader),
+		Vaults: vs, Secrets: secrets.New(store, store, clock, rand.Reader), Keys: keys.New(store, soft.New(rand.Reader), store, clock, rand.Reader),
 		Identity:   &identity.Service{Dir: dir, Tokens: toks, Clock: clock},
 		Authorizer: arca.TenantAuthorizer{}, Clock: clock, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
@@ -259,6 +261,18 @@ func TestPaging(t *testing.T) {
 func FuzzVaultRequest(f *testing.F) {
 	e := newEnv(f)
 	e.call("PUT", "/secrets/seed?api-version=7.4", `{"value":"v"}`)
+	e.call("POST", "/keys/k/create?api-version=7.4", `{"kty":"EC"}`)
+	e.call("POST", "/keys/r/create?api-version=7.4", `{"kty":"RSA"}`)
+	f.Add("POST", "/keys/k//sign?api-version=7.4", `{"alg":"ES256","value":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}`)
+	f.Add("POST", "/keys/r/encrypt?api-version=7.4", `{"alg":"RSA-OAEP","value":"aGVsbG8"}`)
+	f.Add("POST", "/keys/r//decrypt?api-version=7.4", `{"alg":"RSA1_5","value":"aGVsbG8"}`)
+	f.Add("POST", "/keys/k/verify?api-version=7.4", `{"alg":"ES256","digest":"AA","value":"AA"}`)
+	f.Add("PUT", "/keys/imp?api-version=7.4", `{"key":{"kty":"EC","crv":"P-256","x":"AA","y":"AA","d":"AA"}}`)
+	f.Add("PUT", "/keys/imp?api-version=7.4", `{"key":{"kty":"RSA","n":"AQAB","e":"AQAB","d":"AQ"},"Hsm":true}`)
+	f.Add("PUT", "/keys/k/rotationpolicy?api-version=7.4", `{"lifetimeActions":[{"trigger":{"timeAfterCreate":"P30D"},"action":{"type":"Rotate"}}],"attributes":{"expiryTime":"P90D"}}`)
+	f.Add("POST", "/keys/k/release?api-version=7.4", `{"target":"a.b.c"}`)
+	f.Add("POST", "/rng?api-version=7.4", `{"count":5}`)
+	f.Add("PATCH", "/keys/k/?api-version=7.4", `{"key_ops":["sign"],"attributes":{"enabled":false}}`)
 	f.Add("PUT", "/secrets/x?api-version=7.4", `{"value":"v","attributes":{"nbf":1}}`)
 	f.Add("PATCH", "/secrets/seed/?api-version=7.4", `{"attributes":{"exp":null},"tags":{}}`)
 	f.Add("POST", "/secrets/restore?api-version=7.4", `{"value":"AAAA"}`)
