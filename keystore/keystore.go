@@ -4,9 +4,16 @@
 // service uses only for secure key release and (sealed) backups.
 //
 // A key is referenced by its Material: opaque bytes the keystore produced
-// (for the software keystore, the PKCS#8 private key, which the caller stores
-// only through the encryption barrier; for an HSM, a handle). Public holds
-// the public JSON Web Key parameters.
+// (for the software keystore, the PKCS#8 private key, P-256K included under
+// the secp256k1 curve OID, which the caller stores only through the
+// encryption barrier; for an HSM, a handle). Public holds the public JSON Web
+// Key parameters.
+//
+// The package also holds what needs no custody: Verify and Encrypt work from
+// a PublicJWK, and PublicKey, PrivateKey, PublicJWKFromKey and
+// PrivateJWKFromKey convert between JWKs and Go keys (*rsa, *ecdsa, and
+// *secp256k1 from github.com/decred/dcrd/dcrec/secp256k1/v4 for P-256K).
+// keystoretest holds the conformance suite every Keystore passes.
 package keystore
 
 import (
