@@ -6,7 +6,7 @@ BIN       := bin/arca
 DATA      ?= ./arca-data
 FUZZTIME  ?= 8s
 
-.PHONY: all build run test test-go fuzz test-clients vet clean help
+.PHONY: all build run test test-go fuzz test-clients vet bench microbench clean help
 
 all: build
 
@@ -36,6 +36,12 @@ fuzz: ## Fuzz smoke: each FuzzXxx for $(FUZZTIME)
 
 test-clients: build ## Official Python, JS and Go live suites against Arca
 	ARCA_BIN=$(CURDIR)/$(BIN) bash scripts/test-clients.sh
+
+bench: build ## Arca vs this machine's ceiling, plus the 1,000,000-secret scale run (report: bench-results.md)
+	./$(BIN) bench --scale $${BENCH_SCALE:-1000000} --out bench-results.md
+
+microbench: ## go test micro-benchmarks of the hot paths (benchstat-friendly)
+	$(GO) test -run '^$$' -bench . -benchmem -count $${COUNT:-5} ./identity ./storage/bolt ./rest ./barrier
 
 clean:
 	rm -rf bin .cache

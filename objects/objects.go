@@ -48,6 +48,9 @@ type Collection[T any, PT interface {
 	// Item strips a version down to what lists show (for example the
 	// secret value); nil keeps everything.
 	Item func(T) T
+
+	heads    decodeCache[latestHead]
+	versions decodeCache[T]
 }
 
 // head is the stored head of an object.
@@ -164,6 +167,38 @@ func (c *Collection[T, PT]) AddVersion(ctx context.Context, vault *arca.Vault, v
 	}))
 }
 
+// latestHead is the part of a head that reads need: decoding only it
+// skips building the latest item on every get.
+type latestHead struct {
+	Latest string `json:"latest"`
+}
+
+func (c *Collection[T, PT]) read(r storage.Reader, vault *arca.Vault, name, version string) (*T, error) {
+	if version == "" {
+		h, err := c.heads.get(r, c.headKey(vault, name))
+		if err != nil {
+			if errors.Is(err, storage.ErrNotFound) {
+				return nil, c.NotFound(name)
+			}
+			return nil, err
+		}
+		version = h.Latest
+	} else if _, err := r.Get(c.headKey(vault, name)); err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil, c.NotFound(name)
+		}
+		return nil, err
+	}
+	v, err := c.versions.get(r, c.verPrefix(vault, name)+lower(version))
+	if err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil, c.NotFound(name + "/" + version)
+		}
+		return nil, err
+	}
+	return &v, nil
+}
+
 func (c *Collection[T, PT]) active(r storage.Reader, vault *arca.Vault, name, version string) (*head[T], *T, error) {
 	var h head[T]
 	if err := getJSON(r, c.headKey(vault, name), &h); err != nil {
@@ -186,10 +221,11 @@ func (c *Collection[T, PT]) active(r storage.Reader, vault *arca.Vault, name, ve
 }
 
 // Get returns a version of an active object (the latest when version is "").
+// The result may share maps and slices with a cache: do not modify them.
 func (c *Collection[T, PT]) Get(ctx context.Context, vault *arca.Vault, name, version string) (*T, error) {
 	var out *T
 	err := c.Store.View(ctx, func(r storage.Reader) error {
-		_, v, err := c.active(r, vault, name, version)
+		v, err := c.read(r, vault, name, version)
 		out = v
 		return err
 	})
@@ -554,4 +590,22 @@ func (c *Collection[T, PT]) Restore(ctx context.Context, vault *arca.Vault, name
 	}
 	out := c.item(*lv)
 	return &out, nil
+}
+
+// Seed stores many new objects (one version each) in one transaction,
+// without conflict checks: for benchmarks and bulk loading into an empty
+// range of names.
+func (c *Collection[T, PT]) Seed(ctx context.Context, vault *arca.Vault, versions []T) error {
+	return Wrap(c.Store.Update(ctx, func(tx storage.Tx) error {
+		for i := range versions {
+			p := PT(&versions[i])
+			if err := putJSON(tx, c.verPrefix(vault, p.ObjectName())+lower(p.ObjectVersion()), p); err != nil {
+				return err
+			}
+			if err := putJSON(tx, c.headKey(vault, p.ObjectName()), &head[T]{Name: p.ObjectName(), Latest: p.ObjectVersion(), Item: c.item(versions[i])}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
 }

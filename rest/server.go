@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -38,7 +39,7 @@ func (c Config) PortSuffix() string {
 	if c.Port == 443 || c.Port == 0 {
 		return ""
 	}
-	return ":" + itoa(c.Port)
+	return ":" + strconv.Itoa(c.Port)
 }
 
 // VaultResource is the canonical vault audience, e.g. https://vault.localhost:8443.
@@ -62,18 +63,6 @@ type Server struct {
 	Authorizer      arca.Authorizer
 	Clock           arca.Clock
 	Log             *slog.Logger
-}
-
-func itoa(n int) string {
-	const digits = "0123456789"
-	if n == 0 {
-		return "0"
-	}
-	var b []byte
-	for ; n > 0; n /= 10 {
-		b = append([]byte{digits[n%10]}, b...)
-	}
-	return string(b)
 }
 
 func requestID() string {

@@ -288,3 +288,20 @@ func (s *Service) RestoreSecret(ctx context.Context, vault *arca.Vault, blob []b
 	}
 	return s.c.Restore(ctx, vault, b.Name, b.Latest, b.Versions)
 }
+
+// Seed stores secrets named names[i] with value in one transaction (bulk
+// loading for benchmarks; names must be new and valid).
+func (s *Service) Seed(ctx context.Context, vault *arca.Vault, names []string, value string) error {
+	now := s.Clock.Now().Unix()
+	enabled := true
+	vs := make([]arca.SecretVersion, len(names))
+	for i, n := range names {
+		ver, err := NewVersion(s.Rand)
+		if err != nil {
+			return err
+		}
+		vs[i] = arca.SecretVersion{Name: n, Version: ver, Value: value,
+			Attributes: arca.Attributes{Enabled: &enabled, Created: now, Updated: now}}
+	}
+	return s.c.Seed(ctx, vault, vs)
+}

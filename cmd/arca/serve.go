@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strconv"
@@ -40,6 +41,7 @@ type serveOptions struct {
 	LogLevel      string
 	PurgeInterval time.Duration
 	TestAttest    bool
+	PprofAddr     string
 	AttestAuth    []string
 	Clock         arca.Clock // nil: the system clock
 	LogOutput     io.Writer  // nil: stderr
@@ -89,6 +91,7 @@ func newServeCmd() *cobra.Command {
 	f.StringVar(&o.TLSKey, "tls-key", "", "PEM private key of --tls-cert")
 	f.BoolVar(&o.IMDS, "imds", true, "serve the IMDS managed identity endpoint to loopback callers")
 	f.StringVar(&o.LogLevel, "log-level", "info", "debug, info, warn or error")
+	f.StringVar(&o.PprofAddr, "pprof", "", "serve net/http/pprof on this loopback address (e.g. 127.0.0.1:6060); off by default")
 	f.BoolVar(&o.TestAttest, "test-attestation", false, "serve a test attestation authority at https://localhost:PORT/attestation and trust it for secure key release (development only)")
 	f.StringSliceVar(&o.AttestAuth, "attestation-authority", nil, "trusted attestation authority for key release, as URL=JWKS-FILE (repeatable)")
 	f.DurationVar(&o.PurgeInterval, "purge-interval", time.Minute, "how often soft-deleted objects past retention are purged")
@@ -189,6 +192,12 @@ func startServer(ctx context.Context, o serveOptions) (*Running, error) {
 				log.Error("serve", "err", err)
 			}
 		}(ln)
+	}
+	if o.PprofAddr != "" {
+		if err := servePprof(runCtx, o.PprofAddr); err != nil {
+			r.Close()
+			return nil, err
+		}
 	}
 	go r.purgeLoop(runCtx, log, o.PurgeInterval)
 	return r, nil
@@ -292,5 +301,29 @@ func (o *serveOptions) wireRelease(app *App, h *rest.Server, cfg rest.Config) er
 	}
 	app.Keys.SKR = &keys.Release{Verifier: v, RuntimeKey: attestation.RuntimeKey, Signer: app.Tokens}
 	app.Keys.VaultURL = cfg.VaultURL
+	return nil
+}
+
+// servePprof exposes the profiler on a loopback address only.
+func servePprof(ctx context.Context, addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("--pprof %s: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("--pprof %s: only loopback addresses are allowed", addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { <-ctx.Done(); srv.Close() }()
+	go srv.Serve(ln)
 	return nil
 }

@@ -23,7 +23,7 @@ func (ks *Keystore) Sign(ctx context.Context, key *keystore.Key, alg string, dig
 	if err != nil {
 		return nil, err
 	}
-	priv, err := parseMaterial(key.Material)
+	priv, err := ks.keys.get(key.Material)
 	if err != nil {
 		return nil, err
 	}
@@ -96,7 +96,7 @@ func (ks *Keystore) Decrypt(ctx context.Context, key *keystore.Key, alg string, 
 	if err := keystore.CheckEncAlg(alg); err != nil {
 		return nil, err
 	}
-	priv, err := parseMaterial(key.Material)
+	priv, err := ks.keys.get(key.Material)
 	if err != nil {
 		return nil, err
 	}

@@ -24,6 +24,7 @@ import (
 // source, so keys live entirely in their Material. It is safe for concurrent
 // use.
 type Keystore struct {
+	keys keyCache
 	rand io.Reader
 }
 
@@ -220,7 +221,7 @@ func (ks *Keystore) Export(ctx context.Context, key *keystore.Key) (*keystore.Pr
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	priv, err := parseMaterial(key.Material)
+	priv, err := ks.keys.get(key.Material)
 	if err != nil {
 		return nil, err
 	}

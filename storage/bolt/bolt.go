@@ -35,7 +35,8 @@ func Open(path string) (*Backend, error) {
 		}
 		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
 	}
-	db.MaxBatchDelay = 2 * time.Millisecond
+	db.MaxBatchDelay = 500 * time.Microsecond
+	db.AllocSize = 32 << 20 // grow the file in large steps: fewer truncate+sync cycles
 	if err := db.Update(func(tx *bbolt.Tx) error {
 		_, err := tx.CreateBucketIfNotExists(bucket)
 		return err

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs the JS SecretClient conformance tests (tests/js/secrets.test.mjs, node:test)
-# against a fresh Arca on a free port. Node reads NODE_EXTRA_CA_CERTS only at start-up,
-# so this script starts Arca first, exports `arca env`, and runs node inside a private
+# Runs the JS conformance tests (tests/js/secrets.test.mjs and keys.test.mjs, node:test)
+# against a fresh Arca on a free port. Before the first start it initialises the data dir
+# offline and adds a standard-SKU vault (ARCA_STD_VAULT, for the keys SKU rules).
+# Node reads NODE_EXTRA_CA_CERTS only at start-up, so this script starts Arca first, exports `arca env`, and runs node inside a private
 # mount namespace whose /etc/hosts resolves the vault host name.
 # Extra arguments go to node (e.g. --test-name-pattern=disabled).
 #   ARCA_DNS_PINNED=1   serve on port 443 with --dns-suffix vault.azure.net instead
@@ -24,16 +25,24 @@ if [ "${ARCA_DNS_PINNED:-0}" = 1 ]; then
 else
   port=$(free_port)
 fi
+# Initialise offline and add a standard-SKU vault next to the (premium) default vault.
+init_args=()
+[ -n "${ARCA_TEST_VAULT:-}" ] && init_args+=(--default-vault "$ARCA_TEST_VAULT")
+"$ARCA_BIN" init --data "$WORK/data" "${init_args[@]}" >/dev/null || die "arca init failed"
+export ARCA_STD_VAULT=arcastd
+"$ARCA_BIN" vault create "$ARCA_STD_VAULT" --sku standard --data "$WORK/data" >/dev/null \
+  || die "arca vault create $ARCA_STD_VAULT failed"
 start_arca "$WORK/data" "$port" "${args[@]}"
 arca_env "$WORK/data"
 # Only `arca env` configures the clients: drop anything inherited that would change them.
 unset AZURE_USERNAME AZURE_PASSWORD AZURE_CLIENT_CERTIFICATE_PATH AZURE_FEDERATED_TOKEN_FILE \
       AZURE_TOKEN_CREDENTIALS MSI_ENDPOINT MSI_SECRET AZURE_POD_IDENTITY_AUTHORITY_HOST
-make_hosts_file "$WORK/hosts" "$(vault_host_from_url "$AZURE_KEYVAULT_URL")"
+vhost=$(vault_host_from_url "$AZURE_KEYVAULT_URL")
+make_hosts_file "$WORK/hosts" "$vhost" "$ARCA_STD_VAULT.${vhost#*.}"
 
 cd "$HERE"
 set +e
-in_ns "$WORK/hosts" node --test --test-reporter=spec "$@" secrets.test.mjs
+in_ns "$WORK/hosts" node --test --test-reporter=spec "$@" secrets.test.mjs keys.test.mjs
 rc=$?
 set -e
 if [ $rc -ne 0 ]; then log "arca log tail:"; tail -n 80 "$ARCA_LOG" | sed 's/^/  arca| /' >&2; fi
