@@ -98,6 +98,8 @@ type RotationPolicy struct {
 	ExpiryTime      string           `json:"expiryTime,omitempty"`
 	Created         int64            `json:"created,omitempty"`
 	Updated         int64            `json:"updated,omitempty"`
+	// NotifiedVersion is the last key version a Notify action fired for.
+	NotifiedVersion string `json:"notifiedVersion,omitempty"`
 }
 
 // KeyService is the data-plane keys API.

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/arcakv/arca"
 	"github.com/arcakv/arca/keystore"
@@ -31,7 +32,10 @@ type Service struct {
 	SKR *Release
 	// VaultURL returns a vault's canonical URL (for kids in release results).
 	VaultURL func(vault string) string
-	c        objects.Collection[arca.KeyVersion, *arca.KeyVersion]
+	// Notify receives near-expiry events of Notify lifetime actions (nil:
+	// dropped). Events get a delivery channel in a later issue.
+	Notify func(vault, name, version string, expires time.Time)
+	c      objects.Collection[arca.KeyVersion, *arca.KeyVersion]
 }
 
 var _ arca.KeyService = (*Service)(nil)

@@ -225,14 +225,14 @@ func (s *Service) RotateDue(ctx context.Context, vaults arca.VaultService) (int,
 	now := s.Clock.Now()
 	n := 0
 	for _, it := range todo {
-		var rot *arca.LifetimeAction
+		var rot, notify *arca.LifetimeAction
 		for i := range it.p.LifetimeActions {
-			if it.p.LifetimeActions[i].Action == "Rotate" {
+			switch it.p.LifetimeActions[i].Action {
+			case "Rotate":
 				rot = &it.p.LifetimeActions[i]
+			case "Notify":
+				notify = &it.p.LifetimeActions[i]
 			}
-		}
-		if rot == nil {
-			continue
 		}
 		v, err := vaults.Vault(ctx, it.vault)
 		if err != nil {
@@ -240,7 +240,25 @@ func (s *Service) RotateDue(ctx context.Context, vaults arca.VaultService) (int,
 		}
 		cur, err := s.c.Get(ctx, v, it.name, "")
 		if err != nil {
-			continue // deleted keys do not rotate
+			continue // deleted keys neither rotate nor notify
+		}
+		if notify != nil && cur.Attributes.Expires != nil && it.p.NotifiedVersion != cur.Version {
+			if d, err := ParseDuration(notify.TimeBeforeExpiry); err == nil {
+				exp := time.Unix(*cur.Attributes.Expires, 0)
+				if !now.Before(d.SubFrom(exp)) {
+					if s.Notify != nil {
+						s.Notify(v.Name, cur.Name, cur.Version, exp)
+					}
+					p := it.p
+					p.NotifiedVersion = cur.Version
+					if err := s.putPolicy(ctx, v, cur.Name, &p); err != nil {
+						return n, err
+					}
+				}
+			}
+		}
+		if rot == nil {
+			continue
 		}
 		var due time.Time
 		if rot.TimeAfterCreate != "" {

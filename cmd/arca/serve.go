@@ -299,6 +299,9 @@ func (o *serveOptions) wireRelease(app *App, h *rest.Server, cfg rest.Config) er
 		v.Trust(ta.Authority())
 		h.TestAttestation = ta
 	}
+	app.Keys.Notify = func(vault, name, version string, expires time.Time) {
+		h.Log.Info("key near expiry (rotation policy Notify action)", "vault", vault, "key", name, "version", version, "expires", expires.UTC())
+	}
 	app.Keys.SKR = &keys.Release{Verifier: v, RuntimeKey: attestation.RuntimeKey, Signer: app.Tokens}
 	app.Keys.VaultURL = cfg.VaultURL
 	return nil
