@@ -154,8 +154,8 @@ func (c *Collection[T, PT]) AddVersion(ctx context.Context, vault *arca.Vault, v
 		} else if !errors.Is(err, storage.ErrNotFound) {
 			return err
 		}
-		var h head[T]
-		if err := getJSON(tx, c.headKey(vault, name), &h); err == nil && PT(&h.Item).IsManaged() && !managed {
+		var h managedHead
+		if err := getJSON(tx, c.headKey(vault, name), &h); err == nil && h.Item.Managed && !managed {
 			return c.managedErr(name, "changed")
 		} else if err != nil && !errors.Is(err, storage.ErrNotFound) {
 			return err
@@ -165,6 +165,13 @@ func (c *Collection[T, PT]) AddVersion(ctx context.Context, vault *arca.Vault, v
 		}
 		return putJSON(tx, c.headKey(vault, name), &head[T]{Name: name, Latest: p.ObjectVersion(), Item: c.item(*v)})
 	}))
+}
+
+// managedHead is the part of a head that a new version needs to check.
+type managedHead struct {
+	Item struct {
+		Managed bool `json:"managed"`
+	} `json:"item"`
 }
 
 // latestHead is the part of a head that reads need: decoding only it
