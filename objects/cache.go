@@ -30,6 +30,12 @@ func (c *decodeCache[V]) get(r storage.Reader, key string) (V, error) {
 	if err != nil {
 		return zero, err
 	}
+	return c.decode(b)
+}
+
+// decode returns the decoded value of plaintext b, from the cache when seen.
+func (c *decodeCache[V]) decode(b []byte) (V, error) {
+	var zero V
 	sum := sha256.Sum256(b)
 	c.mu.RLock()
 	v, ok := c.m[sum]

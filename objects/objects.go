@@ -51,6 +51,7 @@ type Collection[T any, PT interface {
 
 	heads    decodeCache[latestHead]
 	versions decodeCache[T]
+	items    decodeCache[head[T]] // list pages: active and deleted heads
 }
 
 // head is the stored head of an object.
@@ -331,8 +332,8 @@ func scanPage[V any](ctx context.Context, store storage.Backend, prefix, token s
 // is the Next of the previous page.
 func (c *Collection[T, PT]) List(ctx context.Context, vault *arca.Vault, max int, token string) (arca.Page[*T], error) {
 	return scanPage(ctx, c.Store, c.base(vault)+"h/", token, max, func(b []byte) (*T, error) {
-		var h head[T]
-		if err := json.Unmarshal(b, &h); err != nil {
+		h, err := c.items.decode(b)
+		if err != nil {
 			return nil, err
 		}
 		return &h.Item, nil
@@ -429,8 +430,8 @@ func (c *Collection[T, PT]) GetDeleted(ctx context.Context, vault *arca.Vault, n
 // ListDeleted lists soft-deleted objects in name order.
 func (c *Collection[T, PT]) ListDeleted(ctx context.Context, vault *arca.Vault, max int, token string) (arca.Page[*Deleted[T]], error) {
 	return scanPage(ctx, c.Store, c.base(vault)+"d/", token, max, func(b []byte) (*Deleted[T], error) {
-		var h head[T]
-		if err := json.Unmarshal(b, &h); err != nil {
+		h, err := c.items.decode(b)
+		if err != nil {
 			return nil, err
 		}
 		if h.Deleted == nil {

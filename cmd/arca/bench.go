@@ -38,6 +38,7 @@ import (
 type benchOptions struct {
 	Conns    int
 	Duration time.Duration
+	Requests int
 	Warmup   time.Duration
 	HTTP2    bool
 	Scale    int
@@ -66,6 +67,7 @@ func newBenchCmd() *cobra.Command {
 	f := cmd.Flags()
 	f.IntVar(&o.Conns, "conns", 16, "connections (one worker each)")
 	f.DurationVar(&o.Duration, "duration", 5*time.Second, "measured time per workload")
+	f.IntVar(&o.Requests, "requests", 0, "measure this many requests per workload instead of a fixed duration")
 	f.DurationVar(&o.Warmup, "warmup", time.Second, "warm-up per workload")
 	f.BoolVar(&o.HTTP2, "http2", false, "use HTTP/2 (default HTTP/1.1 keep-alive)")
 	f.IntVar(&o.Scale, "scale", 0, "also run the scale comparison with this many secrets (e.g. 1000000)")
@@ -182,7 +184,7 @@ type benchEnv struct {
 }
 
 func (e *benchEnv) lg(port int) loadgen.Options {
-	return loadgen.Options{Conns: e.o.Conns, Duration: e.o.Duration, Warmup: e.o.Warmup, HTTP2: e.o.HTTP2, Port: port, RootCAs: e.roots}
+	return loadgen.Options{Conns: e.o.Conns, Duration: e.o.Duration, Requests: e.o.Requests, Warmup: e.o.Warmup, HTTP2: e.o.HTTP2, Port: port, RootCAs: e.roots}
 }
 
 func (e *benchEnv) request(ctx context.Context, c *http.Client, method, path, body string, want int) ([]byte, error) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/arcakv/arca"
 	"github.com/arcakv/arca/barrier"
+	"github.com/arcakv/arca/certificates"
 	"github.com/arcakv/arca/identity"
 	"github.com/arcakv/arca/keys"
 	"github.com/arcakv/arca/keystore/soft"
@@ -57,6 +58,7 @@ type App struct {
 	Vaults     *vaults.Service
 	Secrets    *secrets.Service
 	Keys       *keys.Service
+	Certs      *certificates.Service
 	Directory  *identity.Directory
 	Tokens     *identity.Tokens
 	CA         *pki.CA
@@ -174,6 +176,8 @@ func (a *App) init(ctx context.Context, defaultVault string) error {
 	if a.CA, err = pki.LoadOrCreate(ctx, a.Store, a.Clock.Now()); err != nil {
 		return err
 	}
+	a.Certs = certificates.New(a.Store, a.Keys, a.Secrets, a.Store, a.Clock, rand.Reader)
+	a.Certs.CA = certificates.StaticCA{Cert: a.CA.Cert, Key: a.CA.Key}
 	if err := writeFileAtomic(filepath.Join(a.Dir, caFile), a.CA.PEM(), 0o644); err != nil {
 		return err
 	}
@@ -222,6 +226,9 @@ func (a *App) PurgeExpired(ctx context.Context) (int, error) {
 
 // RotateDue rotates every key whose rotation policy says it is due.
 func (a *App) RotateDue(ctx context.Context) (int, error) { return a.Keys.RotateDue(ctx, a.Vaults) }
+
+// RenewDue runs the certificate lifetime actions that are due.
+func (a *App) RenewDue(ctx context.Context) (int, error) { return a.Certs.RenewDue(ctx, a.Vaults) }
 
 func readCredentials(dir string) (*devCredentials, error) {
 	k, err := readRootKey(dir)

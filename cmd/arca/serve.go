@@ -20,6 +20,7 @@ import (
 	"encoding/json"
 	"github.com/arcakv/arca"
 	"github.com/arcakv/arca/attestation"
+	"github.com/arcakv/arca/certificates"
 	"github.com/arcakv/arca/identity"
 	"github.com/arcakv/arca/keys"
 	"github.com/arcakv/arca/rest"
@@ -168,13 +169,17 @@ func startServer(ctx context.Context, o serveOptions) (*Running, error) {
 	}
 	resources := allowedResources(cfg)
 	h := &rest.Server{
-		Config: cfg, Vaults: app.Vaults, Secrets: app.Secrets, Keys: app.Keys, Authorizer: arca.TenantAuthorizer{},
+		Config: cfg, Vaults: app.Vaults, Secrets: app.Secrets, Keys: app.Keys, Certificates: app.Certs, Authorizer: arca.TenantAuthorizer{},
 		Clock: o.Clock, Log: log,
 		Identity: &identity.Service{Dir: app.Directory, Tokens: app.Tokens, Clock: o.Clock, ResourceOK: func(res string) bool {
 			return resources[strings.ToLower(strings.TrimSuffix(res, "/"))]
 		}},
 	}
 	h.Identity.Tokens.Authority = cfg.AuthorityURL
+	app.Certs.VaultURL = cfg.VaultURL
+	app.Certs.Notify = func(e certificates.Event) {
+		log.Info("certificate near expiry: EmailContacts", "vault", e.Vault, "certificate", e.Name, "version", e.Version, "expires", e.Expires, "contacts", len(e.Contacts))
+	}
 	if err := o.wireRelease(app, h, cfg); err != nil {
 		app.Close()
 		return nil, err
@@ -219,6 +224,11 @@ func (r *Running) purgeLoop(ctx context.Context, log *slog.Logger, every time.Du
 			log.Error("rotation", "err", err)
 		} else if n > 0 {
 			log.Info("rotated keys per their rotation policy", "count", n)
+		}
+		if n, err := r.App.RenewDue(ctx); err != nil && ctx.Err() == nil {
+			log.Error("certificate renewal", "err", err)
+		} else if n > 0 {
+			log.Info("renewed certificates per their lifetime actions", "count", n)
 		}
 		select {
 		case <-ctx.Done():
