@@ -44,15 +44,11 @@ func decodeBody(r *http.Request, limit int64, v any) error {
 	if b[0] != '{' {
 		return arca.Errorf(arca.KindInvalid, "BadParameter", "The request body must be a JSON object.")
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(v); err != nil {
+	if err := json.Unmarshal(b, v); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && te.Field != "" {
 			return arca.Errorf(arca.KindInvalid, "BadParameter", "Property %s has invalid value: expected %s.", te.Field, jsonTypeName(te.Type))
 		}
-		return arca.Errorf(arca.KindInvalid, "BadParameter", "The request body is not valid JSON.")
-	}
-	if dec.More() {
 		return arca.Errorf(arca.KindInvalid, "BadParameter", "The request body is not valid JSON.")
 	}
 	return nil

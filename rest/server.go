@@ -52,11 +52,12 @@ func (c Config) VaultURL(name string) string {
 
 // Server is the HTTP handler of a deployment.
 type Server struct {
-	Config   Config
-	Vaults   arca.VaultService
-	Secrets  arca.SecretService
-	Keys     arca.KeyService
-	Identity *identity.Service
+	Config       Config
+	Vaults       arca.VaultService
+	Secrets      arca.SecretService
+	Keys         arca.KeyService
+	Certificates arca.CertificateService
+	Identity     *identity.Service
 	// TestAttestation, when set, serves the built-in test attestation
 	// authority under /attestation on the token service host.
 	TestAttestation *attestation.TestAuthority
@@ -242,6 +243,8 @@ func (s *Server) serveVault(w http.ResponseWriter, r *http.Request, name string)
 		s.routeSecrets(rq)
 	case "keys", "deletedkeys":
 		s.routeKeys(rq)
+	case "certificates", "deletedcertificates":
+		s.routeCertificates(rq)
 	case "rng":
 		if len(segs) != 1 || r.Method != http.MethodPost {
 			rq.fail(methodNotAllowed(r.Method))

@@ -46,13 +46,13 @@ for s in $SUITES; do
     quickstart) run_suite "python quickstart kv_secrets.py" bash "$ARCA_ROOT/tests/python/run_quickstart.sh" ;;
     js)         run_suite "js SecretClient (node:test)" bash "$ARCA_ROOT/tests/js/run.sh" ;;
     golive)
-      for m in ${GOLIVE_MODULES:-azsecrets azkeys}; do
+      for m in ${GOLIVE_MODULES:-azsecrets azkeys azcertificates}; do
         run_suite "go live suite $m" bash "$ARCA_ROOT/tests/golive/run.sh" "$m"
       done ;;
     python-pinned) ARCA_DNS_PINNED=1 run_suite "python SecretClient, DNS-pinned :443" bash "$ARCA_ROOT/tests/python/run.sh" ;;
     js-pinned)     ARCA_DNS_PINNED=1 run_suite "js SecretClient, DNS-pinned :443" bash "$ARCA_ROOT/tests/js/run.sh" ;;
     golive-pinned)
-      for m in ${GOLIVE_MODULES:-azsecrets azkeys}; do
+      for m in ${GOLIVE_MODULES:-azsecrets azkeys azcertificates}; do
         GOLIVE_DNS_PINNED=1 run_suite "go live suite $m, DNS-pinned :443" bash "$ARCA_ROOT/tests/golive/run.sh" "$m"
       done ;;
     *) log "unknown suite $s"; results+=("FAIL  unknown suite $s"); failed=$((failed + 1)) ;;

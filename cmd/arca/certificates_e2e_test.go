@@ -47,7 +47,9 @@ func statusOf(err error) int {
 	return 0
 }
 
-func pemCert(der []byte) []byte { return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}) }
+func pemCert(der []byte) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+}
 
 // opensslVerify runs `openssl verify -CAfile ca leaf` (skipped without openssl).
 func opensslVerify(t *testing.T, caPEM, leafPEM []byte, untrusted []byte) {

@@ -1,0 +1,429 @@
+package certificates
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/x509"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/arcakv/arca"
+	"github.com/arcakv/arca/keystore"
+	"github.com/arcakv/arca/secrets"
+)
+
+// opRecord is a stored certificate operation and, while it is pending, the
+// key it certifies and the request's settings.
+type opRecord struct {
+	Op      arca.CertificateOperation `json:"op"`
+	Policy  *arca.CertificatePolicy   `json:"policy,omitempty"`
+	Key     *keystore.Key             `json:"key,omitempty"`
+	Enabled *bool                     `json:"enabled,omitempty"`
+	Tags    map[string]string         `json:"tags,omitempty"`
+}
+
+const pendingDetails = "Pending certificate created. Certificate request is in progress. This may take some time based on the issuer provider. Please check again later."
+
+// issuer resolves a policy's issuer name.
+func (s *Service) issuer(ctx context.Context, vault *arca.Vault, name string) (issuerKind, error) {
+	switch {
+	case strings.EqualFold(name, arca.IssuerSelf):
+		return kindSelf, nil
+	case strings.EqualFold(name, arca.IssuerUnknown):
+		return kindManual, nil
+	case strings.EqualFold(name, arca.IssuerArca):
+		if s.CA == nil {
+			return 0, badParam("The Arca issuer is not available in this deployment.")
+		}
+		return kindCA, nil
+	}
+	var is arca.Issuer
+	ok, err := s.get(ctx, issuerKey(vault, name), &is)
+	if err != nil {
+		return 0, err
+	}
+	if !ok {
+		return 0, badParam("Issuer %s is not found. Create the issuer first, or use Self or Unknown.", name)
+	}
+	if strings.EqualFold(is.Provider, arca.IssuerArca) {
+		if s.CA == nil {
+			return 0, badParam("The Arca issuer is not available in this deployment.")
+		}
+		return kindCA, nil
+	}
+	return kindManual, nil
+}
+
+// newKey creates (or, with reuse_key, reuses) the key a policy describes.
+func (s *Service) newKey(ctx context.Context, vault *arca.Vault, name string, p *arca.CertificatePolicy) (*keystore.Key, error) {
+	k := p.KeyProps
+	base := strings.TrimSuffix(k.Kty, "-HSM")
+	if base != k.Kty && !strings.EqualFold(vault.SKU, "premium") {
+		return nil, badParam("Key type %s is not supported by a %s vault: HSM-protected keys require the premium SKU.", k.Kty, vault.SKU)
+	}
+	if k.ReuseKey != nil && *k.ReuseKey {
+		if kv, err := s.Keys.GetManaged(ctx, vault, name, ""); err == nil && kv.Managed && strings.TrimSuffix(kv.Key.Kty, "-HSM") == base && (base != "EC" || kv.Key.Crv == k.Curve) {
+			return &keystore.Key{Material: kv.Material, Public: keystore.PublicJWK{Kty: base, N: kv.Key.N, E: kv.Key.E, Crv: kv.Key.Crv, X: kv.Key.X, Y: kv.Key.Y}}, nil
+		}
+	}
+	spec := keystore.Spec{Kty: base}
+	if base == "RSA" {
+		if k.KeySize != nil {
+			spec.Size = *k.KeySize
+		}
+	} else {
+		spec.Curve = k.Curve
+	}
+	key, err := s.ks().Create(ctx, spec)
+	if err != nil {
+		return nil, mapSignErr(err)
+	}
+	return key, nil
+}
+
+// CreateCertificate implements arca.CertificateService. Self and Arca
+// issuers complete at once; other issuers leave the operation in progress
+// with a CSR until a merge.
+func (s *Service) CreateCertificate(ctx context.Context, vault *arca.Vault, name string, in arca.CertificateCreate) (*arca.CertificateOperation, error) {
+	if err := checkName(name); err != nil {
+		return nil, err
+	}
+	if err := s.deletedConflict(ctx, vault, name); err != nil {
+		return nil, err
+	}
+	if err := secrets.CheckTags(in.Tags); err != nil {
+		return nil, err
+	}
+	var p *arca.CertificatePolicy
+	if in.Policy != nil {
+		p = in.Policy
+		if err := checkPolicy(p, true); err != nil {
+			return nil, err
+		}
+	} else {
+		old, err := s.policy(ctx, vault, name)
+		if err != nil {
+			return nil, err
+		}
+		if old == nil || !s.knownName(ctx, vault, name) {
+			return nil, badParam("Property policy is required: certificate %s has no policy.", name)
+		}
+		p = old
+		if err := checkPolicy(p, true); err != nil {
+			return nil, err
+		}
+	}
+	var rec opRecord
+	if ok, err := s.get(ctx, opKey(vault, name), &rec); err != nil {
+		return nil, err
+	} else if ok && rec.Op.Status == arca.OpInProgress {
+		return nil, arca.Errorf(arca.KindConflict, "Conflict", "There is a pending certificate operation for %s; cancel or delete it first.", name)
+	}
+	return s.issue(ctx, vault, name, p, in.Enabled, in.Tags, in.PreserveCertOrder)
+}
+
+// issue starts (and for Self and Arca, finishes) a new version under p.
+func (s *Service) issue(ctx context.Context, vault *arca.Vault, name string, p *arca.CertificatePolicy, enabled *bool, tags map[string]string, preserve bool) (*arca.CertificateOperation, error) {
+	kind, err := s.issuer(ctx, vault, p.Issuer.Name)
+	if err != nil {
+		return nil, err
+	}
+	now := s.Clock.Now()
+	withDefaults(p, kind, now.Unix())
+	key, err := s.newKey(ctx, vault, name, p)
+	if err != nil {
+		return nil, err
+	}
+	signer, err := newSigner(ctx, s.ks(), key)
+	if err != nil {
+		return nil, err
+	}
+	req, err := csr(p, signer)
+	if err != nil {
+		return nil, err
+	}
+	ver, err := newVersion(s.Rand)
+	if err != nil {
+		return nil, err
+	}
+	op := arca.CertificateOperation{Name: name, Version: ver, Issuer: *p.Issuer, CSR: req, Status: arca.OpInProgress,
+		StatusDetails: pendingDetails, PreserveCertOrder: preserve, RequestID: requestID(s.Rand)}
+	if enabled == nil && p.Attributes != nil {
+		enabled = p.Attributes.Enabled
+	}
+	if err := s.put(ctx, policyKey(vault, name), p); err != nil {
+		return nil, err
+	}
+	rec := opRecord{Op: op, Policy: p, Key: key, Enabled: enabled, Tags: tags}
+	if kind != kindManual {
+		tmpl, err := template(p, now)
+		if err != nil {
+			return nil, err
+		}
+		tmpl.SignatureAlgorithm = sigAlg(signer.Public())
+		parent, sign := tmpl, crypto.Signer(signer)
+		var chain [][]byte
+		if kind == kindCA {
+			parent, sign = s.CA.Certificate(), s.CA.Signer()
+			tmpl.SignatureAlgorithm = 0
+			chain = [][]byte{parent.Raw}
+		}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, signer.Public(), sign)
+		if err != nil {
+			return nil, mapSignErr(err)
+		}
+		if _, err := s.store(ctx, vault, name, ver, key, p, der, chain, enabled, tags, preserve); err != nil {
+			return nil, err
+		}
+		rec.Op.Status, rec.Op.StatusDetails, rec.Op.Target = arca.OpCompleted, "The certificate has been issued.", true
+		rec.Key = nil
+	}
+	if err := s.put(ctx, opKey(vault, name), &rec); err != nil {
+		return nil, err
+	}
+	return &rec.Op, nil
+}
+
+// store writes a new version of the key, the secret and the certificate.
+// chain holds the other certificates (DER) in the order to keep.
+func (s *Service) store(ctx context.Context, vault *arca.Vault, name, ver string, key *keystore.Key, p *arca.CertificatePolicy,
+	der []byte, chain [][]byte, enabled *bool, tags map[string]string, preserve bool) (*arca.CertificateVersion, error) {
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, badParam("The X.509 certificate content is not valid: %v", err)
+	}
+	certs := []*x509.Certificate{leaf}
+	for _, c := range chain {
+		x, err := x509.ParseCertificate(c)
+		if err != nil {
+			return nil, badParam("The X.509 certificate chain is not valid: %v", err)
+		}
+		certs = append(certs, x)
+	}
+	now := s.Clock.Now().Unix()
+	en := true
+	if enabled != nil {
+		en = *enabled
+	}
+	nbf, exp := leaf.NotBefore.Unix(), leaf.NotAfter.Unix()
+	attrs := arca.Attributes{Enabled: &en, NotBefore: &nbf, Expires: &exp, Created: now, Updated: now}
+	kty := p.KeyProps.Kty
+	if kty == "" {
+		kty = key.Public.Kty
+	}
+	kv := &arca.KeyVersion{Name: name, Version: ver, Material: key.Material, Attributes: attrs, Tags: tags,
+		Key: arca.JSONWebKey{Kty: kty, KeyOps: keyOps(key.Public.Kty, p), N: key.Public.N, E: key.Public.E, Crv: key.Public.Crv, X: key.Public.X, Y: key.Public.Y}}
+	if strings.HasSuffix(kty, "-HSM") {
+		kv.HSMPlatform = "2"
+	}
+	var priv crypto.PrivateKey
+	if p.KeyProps.Exportable == nil || *p.KeyProps.Exportable {
+		jwk, err := s.ks().Export(ctx, key)
+		if err != nil {
+			return nil, mapSignErr(err)
+		}
+		if priv, err = keystore.PrivateKey(*jwk); err != nil {
+			return nil, mapSignErr(err)
+		}
+	}
+	ct := p.SecretProps.ContentType
+	value, err := encodeSecret(ct, priv, certs)
+	if err != nil {
+		return nil, err
+	}
+	kid := "keys/" + name + "/" + ver
+	sv := &arca.SecretVersion{Name: name, Version: ver, Value: value, ContentType: &ct, Attributes: attrs, Tags: tags}
+	if s.VaultURL != nil {
+		sv.KeyID = s.VaultURL(vault.Name) + "/" + kid
+	}
+	cv := &arca.CertificateVersion{Name: name, Version: ver, CER: der, Chain: chain, ContentType: ct, Attributes: attrs, Tags: tags,
+		PreserveCertOrder: preserve, KeyID: kid, SecretID: "secrets/" + name + "/" + ver}
+	if err := s.Keys.PutManaged(ctx, vault, kv); err != nil {
+		return nil, err
+	}
+	if err := s.Secrets.PutManaged(ctx, vault, sv); err != nil {
+		return nil, err
+	}
+	if err := s.c.AddVersion(ctx, vault, cv, false); err != nil {
+		return nil, err
+	}
+	return cv, nil
+}
+
+// keyOps derives the key's operations from the policy's key usage.
+func keyOps(kty string, p *arca.CertificatePolicy) []string {
+	rsa := strings.HasPrefix(kty, "RSA")
+	var ops []string
+	add := func(o ...string) {
+		for _, x := range o {
+			if !slices.Contains(ops, x) {
+				ops = append(ops, x)
+			}
+		}
+	}
+	for _, u := range p.X509Props.KeyUsage {
+		switch strings.ToLower(u) {
+		case "digitalsignature", "nonrepudiation", "keycertsign", "crlsign":
+			add("sign", "verify")
+		case "keyencipherment":
+			if rsa {
+				add("wrapKey", "unwrapKey")
+			}
+		case "dataencipherment":
+			if rsa {
+				add("encrypt", "decrypt")
+			}
+		}
+	}
+	if len(ops) == 0 {
+		if rsa {
+			return []string{"sign", "verify", "wrapKey", "unwrapKey", "encrypt", "decrypt"}
+		}
+		return []string{"sign", "verify"}
+	}
+	return ops
+}
+
+func (s *Service) loadOp(ctx context.Context, vault *arca.Vault, name string) (*opRecord, error) {
+	if err := checkName(name); err != nil {
+		return nil, err
+	}
+	var rec opRecord
+	ok, err := s.get(ctx, opKey(vault, name), &rec)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, arca.Errorf(arca.KindNotFound, "PendingCertificateNotFound", "Pending certificate not found: %s", name)
+	}
+	return &rec, nil
+}
+
+// GetCertificateOperation implements arca.CertificateService.
+func (s *Service) GetCertificateOperation(ctx context.Context, vault *arca.Vault, name string) (*arca.CertificateOperation, error) {
+	rec, err := s.loadOp(ctx, vault, name)
+	if err != nil {
+		return nil, err
+	}
+	return &rec.Op, nil
+}
+
+// CancelCertificateOperation implements arca.CertificateService.
+func (s *Service) CancelCertificateOperation(ctx context.Context, vault *arca.Vault, name string) (*arca.CertificateOperation, error) {
+	rec, err := s.loadOp(ctx, vault, name)
+	if err != nil {
+		return nil, err
+	}
+	rec.Op.CancellationRequested = true
+	if rec.Op.Status == arca.OpInProgress {
+		rec.Op.Status, rec.Op.StatusDetails, rec.Key = arca.OpCancelled, "The certificate operation was cancelled.", nil
+	}
+	if err := s.put(ctx, opKey(vault, name), rec); err != nil {
+		return nil, err
+	}
+	return &rec.Op, nil
+}
+
+// DeleteCertificateOperation implements arca.CertificateService.
+func (s *Service) DeleteCertificateOperation(ctx context.Context, vault *arca.Vault, name string) (*arca.CertificateOperation, error) {
+	rec, err := s.loadOp(ctx, vault, name)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.del(ctx, opKey(vault, name)); err != nil {
+		return nil, err
+	}
+	return &rec.Op, nil
+}
+
+// parseX5C decodes merge or import certificates: DER, or PEM text.
+func parseX5C(in [][]byte) ([]*x509.Certificate, error) {
+	var out []*x509.Certificate
+	for _, b := range in {
+		if bytes.Contains(b, []byte("-----BEGIN")) {
+			certs, _, err := parsePEM(b)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, certs...)
+			continue
+		}
+		c, err := x509.ParseCertificate(b)
+		if err != nil {
+			return nil, badParam("Property x5c has invalid value: the certificate could not be parsed.")
+		}
+		out = append(out, c)
+	}
+	if len(out) == 0 {
+		return nil, badParam("Property x5c is required and must hold at least one certificate.")
+	}
+	return out, nil
+}
+
+// MergeCertificate implements arca.CertificateService: x5c[0] must certify
+// the pending operation's key.
+func (s *Service) MergeCertificate(ctx context.Context, vault *arca.Vault, name string, in arca.CertificateMerge) (*arca.CertificateBundle, error) {
+	rec, err := s.loadOp(ctx, vault, name)
+	if err != nil {
+		return nil, err
+	}
+	if rec.Op.Status != arca.OpInProgress || rec.Key == nil || rec.Policy == nil {
+		return nil, arca.Errorf(arca.KindForbidden, "Forbidden", "Certificate %s has no pending operation in progress to merge into.", name)
+	}
+	if err := secrets.CheckTags(in.Tags); err != nil {
+		return nil, err
+	}
+	certs, err := parseX5C(in.X5C)
+	if err != nil {
+		return nil, err
+	}
+	pub, err := keystore.PublicKey(rec.Key.Public)
+	if err != nil {
+		return nil, arca.Internal(err)
+	}
+	if eq, ok := pub.(interface{ Equal(crypto.PublicKey) bool }); !ok || !eq.Equal(certs[0].PublicKey) {
+		return nil, badParam("Public key from x509 certificate and key of this instance doesn't match.")
+	}
+	var chain [][]byte
+	for _, c := range certs[1:] {
+		chain = append(chain, c.Raw)
+	}
+	enabled, tags := rec.Enabled, rec.Tags
+	if in.Enabled != nil {
+		enabled = in.Enabled
+	}
+	if in.Tags != nil {
+		tags = in.Tags
+	}
+	cv, err := s.store(ctx, vault, name, rec.Op.Version, rec.Key, rec.Policy, certs[0].Raw, chain, enabled, tags, rec.Op.PreserveCertOrder)
+	if err != nil {
+		return nil, err
+	}
+	rec.Op.Status, rec.Op.StatusDetails, rec.Op.Target, rec.Key = arca.OpCompleted, "The certificate has been merged.", true, nil
+	if err := s.put(ctx, opKey(vault, name), rec); err != nil {
+		return nil, err
+	}
+	return s.bundle(ctx, vault, cv)
+}
+
+// validity returns a certificate version's X.509 validity.
+func validity(cv *arca.CertificateVersion) (time.Time, time.Time, bool) {
+	c, err := x509.ParseCertificate(cv.CER)
+	if err != nil {
+		return time.Time{}, time.Time{}, false
+	}
+	return c.NotBefore, c.NotAfter, true
+}
+
+func (s *Service) deletedConflict(ctx context.Context, vault *arca.Vault, name string) error {
+	if _, err := s.c.GetDeleted(ctx, vault, name); err == nil {
+		return arca.Errorf(arca.KindConflict, "Conflict",
+			"Certificate %s is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the certificate can only be recovered or purged.", name).WithInner("ObjectIsDeletedButRecoverable")
+	} else if arca.KindOf(err) != arca.KindNotFound {
+		return err
+	}
+	return nil
+}
