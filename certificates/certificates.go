@@ -90,8 +90,19 @@ func checkName(name string) error {
 func lower(s string) string { return strings.ToLower(s) }
 
 func policyKey(v *arca.Vault, n string) string { return "cp/" + lower(v.Name) + "/" + lower(n) }
-func opKey(v *arca.Vault, n string) string     { return "co/" + lower(v.Name) + "/" + lower(n) }
-func noteKey(v *arca.Vault, n string) string   { return "cn/" + lower(v.Name) + "/" + lower(n) }
+
+// PurgeSideRecords removes a purged certificate's policy, pending operation
+// and lifetime-action marker (an objects.SideRecords for the "c" collection).
+func PurgeSideRecords(tx storage.Tx, vault, name string) error {
+	for _, p := range []string{"cp/", "co/", "cn/"} {
+		if err := tx.Delete(p + lower(vault) + "/" + lower(name)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+func opKey(v *arca.Vault, n string) string   { return "co/" + lower(v.Name) + "/" + lower(n) }
+func noteKey(v *arca.Vault, n string) string { return "cn/" + lower(v.Name) + "/" + lower(n) }
 
 func (s *Service) get(ctx context.Context, key string, out any) (bool, error) {
 	var found bool

@@ -3,12 +3,15 @@ package keys
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/arcakv/arca"
 	"github.com/arcakv/arca/barrier"
 	"github.com/arcakv/arca/keystore/soft"
+	"github.com/arcakv/arca/objects"
+	"github.com/arcakv/arca/storage"
 	"github.com/arcakv/arca/storage/memory"
 	"github.com/arcakv/arca/vaults"
 )
@@ -44,5 +47,32 @@ func TestNotifyFiresOnceBeforeExpiry(t *testing.T) {
 	s.RotateDue(ctx, vs)
 	if len(events) != 1 || events[0] != "vvv/n/"+k.Version {
 		t.Fatalf("events = %v", events)
+	}
+}
+
+// TestScheduledPurgeRemovesRotationPolicy: the purge scheduler takes a
+// key's rotation policy with it.
+func TestScheduledPurgeRemovesRotationPolicy(t *testing.T) {
+	ctx := context.Background()
+	clock := arca.NewManualClock(time.Unix(1_800_000_000, 0))
+	store, _ := barrier.Open(ctx, memory.New(), make([]byte, 32), rand.Reader)
+	v := &arca.Vault{Name: "vvv", TenantID: "t", RetentionDays: 7}
+	s := New(store, soft.New(rand.Reader), store, clock, rand.Reader)
+	if _, err := s.CreateKey(ctx, v, "p", arca.KeyCreate{Kty: "EC"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SetRotationPolicy(ctx, v, "p", arca.RotationPolicy{LifetimeActions: []arca.LifetimeAction{{TimeAfterCreate: "P30D", Action: "Rotate"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DeleteKey(ctx, v, "p"); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(7 * 24 * time.Hour)
+	n, err := objects.PurgeExpired(ctx, store, clock.Now(), map[string]objects.SideRecords{"k": PurgeSideRecords})
+	if err != nil || n != 1 {
+		t.Fatalf("purged %d: %v", n, err)
+	}
+	if _, err := s.storedPolicy(ctx, v, "p"); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("rotation policy survived the purge: %v", err)
 	}
 }

@@ -25,6 +25,12 @@ func policyKey(vault *arca.Vault, name string) string {
 	return "kp/" + strings.ToLower(vault.Name) + "/" + strings.ToLower(name)
 }
 
+// PurgeSideRecords removes a purged key's rotation policy (an
+// objects.SideRecords for the "k" collection).
+func PurgeSideRecords(tx storage.Tx, vault, name string) error {
+	return tx.Delete("kp/" + strings.ToLower(vault) + "/" + strings.ToLower(name))
+}
+
 func (s *Service) storedPolicy(ctx context.Context, vault *arca.Vault, name string) (*arca.RotationPolicy, error) {
 	var p arca.RotationPolicy
 	err := s.Store.View(ctx, func(r storage.Reader) error {

@@ -503,9 +503,14 @@ func (c *Collection[T, PT]) Purge(ctx context.Context, vault *arca.Vault, name s
 	}))
 }
 
+// SideRecords removes the records a service keeps beside an object (a
+// key's rotation policy, a certificate's policy), in the purge transaction.
+type SideRecords func(tx storage.Tx, vault, name string) error
+
 // PurgeExpired permanently removes soft-deleted objects of every collection
-// whose scheduled purge date has passed at now; it returns how many.
-func PurgeExpired(ctx context.Context, store storage.Backend, now time.Time) (int, error) {
+// whose scheduled purge date has passed at now; it returns how many. sides
+// maps a collection prefix to its side records.
+func PurgeExpired(ctx context.Context, store storage.Backend, now time.Time, sides map[string]SideRecords) (int, error) {
 	type due struct {
 		prefix, vault, name string
 		at                  int64
@@ -529,7 +534,14 @@ func PurgeExpired(ctx context.Context, store storage.Backend, now time.Time) (in
 		return 0, Wrap(err)
 	}
 	for _, d := range todo {
-		if err := store.Update(ctx, func(tx storage.Tx) error { return purgeTx(tx, d.prefix, d.vault, d.name, d.at) }); err != nil {
+		if err := store.Update(ctx, func(tx storage.Tx) error {
+			if side := sides[d.prefix]; side != nil {
+				if err := side(tx, d.vault, d.name); err != nil {
+					return err
+				}
+			}
+			return purgeTx(tx, d.prefix, d.vault, d.name, d.at)
+		}); err != nil {
 			return 0, Wrap(err)
 		}
 	}

@@ -221,7 +221,9 @@ func (a *App) Close() error { return a.Store.Close() }
 
 // PurgeExpired purges every soft-deleted object whose retention has passed.
 func (a *App) PurgeExpired(ctx context.Context) (int, error) {
-	return objects.PurgeExpired(ctx, a.Store, a.Clock.Now())
+	return objects.PurgeExpired(ctx, a.Store, a.Clock.Now(), map[string]objects.SideRecords{
+		"k": keys.PurgeSideRecords, "c": certificates.PurgeSideRecords,
+	})
 }
 
 // RotateDue rotates every key whose rotation policy says it is due.
