@@ -145,7 +145,7 @@ func (s *Service) issue(ctx context.Context, vault *arca.Vault, name string, p *
 	if err != nil {
 		return nil, err
 	}
-	ver, err := newVersion(s.Rand)
+	ver, err := secrets.NewVersion(s.Clock.Now(), s.Rand)
 	if err != nil {
 		return nil, err
 	}

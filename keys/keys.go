@@ -146,7 +146,7 @@ func (s *Service) checkCommon(tags map[string]string, exportable *bool, rp *arca
 }
 
 func (s *Service) newVersion(name string, kty string, hsm bool, ops []string, k *keystore.Key, enabled *bool, nbf, exp *int64, exportable *bool, tags map[string]string, rp *arca.ReleasePolicy) (*arca.KeyVersion, error) {
-	ver, err := secrets.NewVersion(s.Rand)
+	ver, err := secrets.NewVersion(s.Clock.Now(), s.Rand)
 	if err != nil {
 		return nil, err
 	}

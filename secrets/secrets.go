@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/arcakv/arca"
 	"github.com/arcakv/arca/objects"
@@ -82,10 +83,18 @@ func checkProps(contentType *string, tags map[string]string) error {
 	return CheckTags(tags)
 }
 
-// NewVersion returns a random 32-hex-digit version id.
-func NewVersion(r io.Reader) (string, error) {
+// NewVersion returns a 32-hex-digit version id: 48 bits of the creation
+// time in milliseconds, then 80 random bits. Ids look like Key Vault's, and
+// because they grow with time a new version lands at the end of its
+// object's key range in the store instead of at a random page.
+func NewVersion(now time.Time, r io.Reader) (string, error) {
 	b := make([]byte, 16)
-	if _, err := io.ReadFull(r, b); err != nil {
+	ms := uint64(now.UnixMilli())
+	for i := 5; i >= 0; i-- {
+		b[i] = byte(ms)
+		ms >>= 8
+	}
+	if _, err := io.ReadFull(r, b[6:]); err != nil {
 		return "", arca.Internal(err)
 	}
 	return hex.EncodeToString(b), nil
@@ -102,7 +111,7 @@ func (s *Service) SetSecret(ctx context.Context, vault *arca.Vault, name string,
 	if err := checkProps(in.ContentType, in.Tags); err != nil {
 		return nil, err
 	}
-	ver, err := NewVersion(s.Rand)
+	ver, err := NewVersion(s.Clock.Now(), s.Rand)
 	if err != nil {
 		return nil, err
 	}
@@ -296,7 +305,7 @@ func (s *Service) Seed(ctx context.Context, vault *arca.Vault, names []string, v
 	enabled := true
 	vs := make([]arca.SecretVersion, len(names))
 	for i, n := range names {
-		ver, err := NewVersion(s.Rand)
+		ver, err := NewVersion(s.Clock.Now(), s.Rand)
 		if err != nil {
 			return err
 		}
