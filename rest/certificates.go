@@ -1,8 +1,8 @@
 package rest
 
 import (
+	"context"
 	"crypto/sha1"
-	"encoding/base64"
 	"net/http"
 	"strings"
 
@@ -469,43 +469,19 @@ func (q *vaultRequest) listCerts() {
 	if !q.authorize("CertificateList", "") {
 		return
 	}
-	max, tok, err := q.paging()
-	if err != nil {
-		q.fail(err)
-		return
-	}
 	pending := strings.EqualFold(q.query.Get("includePending"), "true")
-	page, err := q.certsSvc().ListCertificates(q.r.Context(), q.vault, max, tok, pending)
-	if err != nil {
-		q.fail(err)
-		return
-	}
-	out := listResult[certItem]{Value: make([]certItem, 0, len(page.Items)), NextLink: q.nextLink("/certificates", page.Next, max)}
-	for _, cv := range page.Items {
-		out.Value = append(out.Value, q.certItem(cv, false))
-	}
-	q.ok(out)
+	list(q, "/certificates", func(ctx context.Context, max int, tok string) (arca.Page[*arca.CertificateVersion], error) {
+		return q.certsSvc().ListCertificates(ctx, q.vault, max, tok, pending)
+	}, func(cv *arca.CertificateVersion) certItem { return q.certItem(cv, false) })
 }
 
 func (q *vaultRequest) listCertVersions(name string) {
 	if !q.checkName(name) || !q.authorize("CertificateListVersions", name) {
 		return
 	}
-	max, tok, err := q.paging()
-	if err != nil {
-		q.fail(err)
-		return
-	}
-	page, err := q.certsSvc().ListCertificateVersions(q.r.Context(), q.vault, name, max, tok)
-	if err != nil {
-		q.fail(err)
-		return
-	}
-	out := listResult[certItem]{Value: make([]certItem, 0, len(page.Items)), NextLink: q.nextLink("/certificates/"+name+"/versions", page.Next, max)}
-	for _, cv := range page.Items {
-		out.Value = append(out.Value, q.certItem(cv, true))
-	}
-	q.ok(out)
+	list(q, "/certificates/"+name+"/versions", func(ctx context.Context, max int, tok string) (arca.Page[*arca.CertificateVersion], error) {
+		return q.certsSvc().ListCertificateVersions(ctx, q.vault, name, max, tok)
+	}, func(cv *arca.CertificateVersion) certItem { return q.certItem(cv, true) })
 }
 
 func (q *vaultRequest) getCertPolicy(name string) {
@@ -641,22 +617,12 @@ func (q *vaultRequest) listDeletedCerts() {
 	if !q.authorize("CertificateListDeleted", "") {
 		return
 	}
-	max, tok, err := q.paging()
-	if err != nil {
-		q.fail(err)
-		return
-	}
-	page, err := q.certsSvc().ListDeletedCertificates(q.r.Context(), q.vault, max, tok)
-	if err != nil {
-		q.fail(err)
-		return
-	}
-	out := listResult[deletedCertItem]{Value: make([]deletedCertItem, 0, len(page.Items)), NextLink: q.nextLink("/deletedcertificates", page.Next, max)}
-	for _, d := range page.Items {
-		out.Value = append(out.Value, deletedCertItem{RecoveryID: q.baseURL() + "/deletedcertificates/" + d.Name, DeletedDate: d.DeletedDate,
-			ScheduledPurgeDate: d.ScheduledPurgeDate, certItem: q.certItem(&d.CertificateVersion, false)})
-	}
-	q.ok(out)
+	list(q, "/deletedcertificates", func(ctx context.Context, max int, tok string) (arca.Page[*arca.DeletedCertificate], error) {
+		return q.certsSvc().ListDeletedCertificates(ctx, q.vault, max, tok)
+	}, func(d *arca.DeletedCertificate) deletedCertItem {
+		return deletedCertItem{RecoveryID: q.baseURL() + "/deletedcertificates/" + d.Name, DeletedDate: d.DeletedDate,
+			ScheduledPurgeDate: d.ScheduledPurgeDate, certItem: q.certItem(&d.CertificateVersion, false)}
+	})
 }
 
 func (q *vaultRequest) recoverCert(name string) {
@@ -683,33 +649,14 @@ func (q *vaultRequest) purgeCert(name string) {
 }
 
 func (q *vaultRequest) backupCert(name string) {
-	if !q.checkName(name) || !q.authorize("CertificateBackup", name) {
-		return
-	}
-	blob, err := q.certsSvc().BackupCertificate(q.r.Context(), q.vault, name)
-	if err != nil {
-		q.fail(err)
-		return
-	}
-	q.ok(valueOut{Value: base64.RawURLEncoding.EncodeToString(blob)})
+	q.backup("CertificateBackup", name, func(ctx context.Context) ([]byte, error) {
+		return q.certsSvc().BackupCertificate(ctx, q.vault, name)
+	})
 }
 
 func (q *vaultRequest) restoreCert() {
-	if !q.authorize("CertificateRestore", "") {
-		return
-	}
-	var in valueIn
-	if err := decodeBody(q.r, maxRestoreBody, &in); err != nil {
-		q.fail(err)
-		return
-	}
-	if in.Value == nil {
-		q.fail(arca.Errorf(arca.KindInvalid, "BadParameter", "Property value is required."))
-		return
-	}
-	blob, err := decodeB64(*in.Value)
-	if err != nil {
-		q.fail(arca.Errorf(arca.KindInvalid, "Malformed backup blob", "Backup blob contains invalid or corrupt version."))
+	blob, ok := q.restoreBlob("CertificateRestore")
+	if !ok {
 		return
 	}
 	b, err := q.certsSvc().RestoreCertificate(q.r.Context(), q.vault, blob)
@@ -794,21 +741,11 @@ func (q *vaultRequest) listIssuers() {
 	if !q.authorize("CertificateIssuerList", "") {
 		return
 	}
-	max, tok, err := q.paging()
-	if err != nil {
-		q.fail(err)
-		return
-	}
-	page, err := q.certsSvc().ListIssuers(q.r.Context(), q.vault, max, tok)
-	if err != nil {
-		q.fail(err)
-		return
-	}
-	out := listResult[issuerItem]{Value: make([]issuerItem, 0, len(page.Items)), NextLink: q.nextLink("/certificates/issuers", page.Next, max)}
-	for _, is := range page.Items {
-		out.Value = append(out.Value, issuerItem{ID: q.baseURL() + "/certificates/issuers/" + is.Name, Provider: is.Provider})
-	}
-	q.ok(out)
+	list(q, "/certificates/issuers", func(ctx context.Context, max int, tok string) (arca.Page[*arca.Issuer], error) {
+		return q.certsSvc().ListIssuers(ctx, q.vault, max, tok)
+	}, func(is *arca.Issuer) issuerItem {
+		return issuerItem{ID: q.baseURL() + "/certificates/issuers/" + is.Name, Provider: is.Provider}
+	})
 }
 
 func (q *vaultRequest) getContacts() {

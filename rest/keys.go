@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"context"
 	"net/http"
 	"strings"
 
@@ -402,42 +403,18 @@ func (q *vaultRequest) listKeys() {
 	if !q.authorize("KeyList", "") {
 		return
 	}
-	max, tok, err := q.paging()
-	if err != nil {
-		q.fail(err)
-		return
-	}
-	page, err := q.s.Keys.ListKeys(q.r.Context(), q.vault, max, tok)
-	if err != nil {
-		q.fail(err)
-		return
-	}
-	out := listResult[keyItem]{Value: make([]keyItem, 0, len(page.Items)), NextLink: q.nextLink("/keys", page.Next, max)}
-	for _, kv := range page.Items {
-		out.Value = append(out.Value, q.keyItem(kv, false))
-	}
-	q.ok(out)
+	list(q, "/keys", func(ctx context.Context, max int, tok string) (arca.Page[*arca.KeyVersion], error) {
+		return q.s.Keys.ListKeys(ctx, q.vault, max, tok)
+	}, func(kv *arca.KeyVersion) keyItem { return q.keyItem(kv, false) })
 }
 
 func (q *vaultRequest) listKeyVersions(name string) {
 	if !q.checkName(name) || !q.authorize("KeyListVersions", name) {
 		return
 	}
-	max, tok, err := q.paging()
-	if err != nil {
-		q.fail(err)
-		return
-	}
-	page, err := q.s.Keys.ListKeyVersions(q.r.Context(), q.vault, name, max, tok)
-	if err != nil {
-		q.fail(err)
-		return
-	}
-	out := listResult[keyItem]{Value: make([]keyItem, 0, len(page.Items)), NextLink: q.nextLink("/keys/"+name+"/versions", page.Next, max)}
-	for _, kv := range page.Items {
-		out.Value = append(out.Value, q.keyItem(kv, true))
-	}
-	q.ok(out)
+	list(q, "/keys/"+name+"/versions", func(ctx context.Context, max int, tok string) (arca.Page[*arca.KeyVersion], error) {
+		return q.s.Keys.ListKeyVersions(ctx, q.vault, name, max, tok)
+	}, func(kv *arca.KeyVersion) keyItem { return q.keyItem(kv, true) })
 }
 
 func (q *vaultRequest) deleteKey(name string) {
@@ -468,22 +445,12 @@ func (q *vaultRequest) listDeletedKeys() {
 	if !q.authorize("KeyListDeleted", "") {
 		return
 	}
-	max, tok, err := q.paging()
-	if err != nil {
-		q.fail(err)
-		return
-	}
-	page, err := q.s.Keys.ListDeletedKeys(q.r.Context(), q.vault, max, tok)
-	if err != nil {
-		q.fail(err)
-		return
-	}
-	out := listResult[deletedKeyItem]{Value: make([]deletedKeyItem, 0, len(page.Items)), NextLink: q.nextLink("/deletedkeys", page.Next, max)}
-	for _, d := range page.Items {
-		out.Value = append(out.Value, deletedKeyItem{RecoveryID: q.baseURL() + "/deletedkeys/" + d.Name, DeletedDate: d.DeletedDate,
-			ScheduledPurgeDate: d.ScheduledPurgeDate, keyItem: q.keyItem(&d.KeyVersion, false)})
-	}
-	q.ok(out)
+	list(q, "/deletedkeys", func(ctx context.Context, max int, tok string) (arca.Page[*arca.DeletedKey], error) {
+		return q.s.Keys.ListDeletedKeys(ctx, q.vault, max, tok)
+	}, func(d *arca.DeletedKey) deletedKeyItem {
+		return deletedKeyItem{RecoveryID: q.baseURL() + "/deletedkeys/" + d.Name, DeletedDate: d.DeletedDate,
+			ScheduledPurgeDate: d.ScheduledPurgeDate, keyItem: q.keyItem(&d.KeyVersion, false)}
+	})
 }
 
 func (q *vaultRequest) recoverKey(name string) {
@@ -510,37 +477,12 @@ func (q *vaultRequest) purgeKey(name string) {
 }
 
 func (q *vaultRequest) backupKey(name string) {
-	if !q.checkName(name) || !q.authorize("KeyBackup", name) {
-		return
-	}
-	blob, err := q.s.Keys.BackupKey(q.r.Context(), q.vault, name)
-	if err != nil {
-		q.fail(err)
-		return
-	}
-	q.ok(struct {
-		Value b64url `json:"value"`
-	}{blob})
+	q.backup("KeyBackup", name, func(ctx context.Context) ([]byte, error) { return q.s.Keys.BackupKey(ctx, q.vault, name) })
 }
 
 func (q *vaultRequest) restoreKey() {
-	if !q.authorize("KeyRestore", "") {
-		return
-	}
-	var in struct {
-		Value *string `json:"value"`
-	}
-	if err := decodeBody(q.r, maxRestoreBody, &in); err != nil {
-		q.fail(err)
-		return
-	}
-	if in.Value == nil {
-		q.fail(arca.Errorf(arca.KindInvalid, "BadParameter", "Property value is required."))
-		return
-	}
-	blob, err := decodeB64(*in.Value)
-	if err != nil {
-		q.fail(arca.Errorf(arca.KindInvalid, "Malformed backup blob", "Backup blob contains invalid or corrupt version."))
+	blob, ok := q.restoreBlob("KeyRestore")
+	if !ok {
 		return
 	}
 	kv, err := q.s.Keys.RestoreKey(q.r.Context(), q.vault, blob)

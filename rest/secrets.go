@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"context"
 	"encoding/base64"
 	"net/http"
 	"strconv"
@@ -330,44 +331,22 @@ func (q *vaultRequest) listSecrets() {
 	if !q.authorize("SecretList", "") {
 		return
 	}
-	max, tok, err := q.paging()
-	if err != nil {
-		q.fail(err)
-		return
-	}
-	page, err := q.s.Secrets.ListSecrets(q.r.Context(), q.vault, max, tok)
-	if err != nil {
-		q.fail(err)
-		return
-	}
-	out := listResult[secretBundle]{Value: make([]secretBundle, 0, len(page.Items)), NextLink: q.nextLink("/secrets", page.Next, max)}
-	for _, sv := range page.Items {
-		out.Value = append(out.Value, q.item(sv))
-	}
-	q.ok(out)
+	list(q, "/secrets", func(ctx context.Context, max int, tok string) (arca.Page[*arca.SecretVersion], error) {
+		return q.s.Secrets.ListSecrets(ctx, q.vault, max, tok)
+	}, q.item)
 }
 
 func (q *vaultRequest) listVersions(name string) {
 	if !q.checkName(name) || !q.authorize("SecretListVersions", name) {
 		return
 	}
-	max, tok, err := q.paging()
-	if err != nil {
-		q.fail(err)
-		return
-	}
-	page, err := q.s.Secrets.ListSecretVersions(q.r.Context(), q.vault, name, max, tok)
-	if err != nil {
-		q.fail(err)
-		return
-	}
-	out := listResult[secretBundle]{Value: make([]secretBundle, 0, len(page.Items)), NextLink: q.nextLink("/secrets/"+name+"/versions", page.Next, max)}
-	for _, sv := range page.Items {
+	list(q, "/secrets/"+name+"/versions", func(ctx context.Context, max int, tok string) (arca.Page[*arca.SecretVersion], error) {
+		return q.s.Secrets.ListSecretVersions(ctx, q.vault, name, max, tok)
+	}, func(sv *arca.SecretVersion) secretBundle {
 		b := q.bundle(sv, false)
 		b.KeyID = ""
-		out.Value = append(out.Value, b)
-	}
-	q.ok(out)
+		return b
+	})
 }
 
 func (q *vaultRequest) deleteSecret(name string) {
@@ -398,21 +377,9 @@ func (q *vaultRequest) listDeleted() {
 	if !q.authorize("SecretListDeleted", "") {
 		return
 	}
-	max, tok, err := q.paging()
-	if err != nil {
-		q.fail(err)
-		return
-	}
-	page, err := q.s.Secrets.ListDeletedSecrets(q.r.Context(), q.vault, max, tok)
-	if err != nil {
-		q.fail(err)
-		return
-	}
-	out := listResult[deletedSecretBundle]{Value: make([]deletedSecretBundle, 0, len(page.Items)), NextLink: q.nextLink("/deletedsecrets", page.Next, max)}
-	for _, d := range page.Items {
-		out.Value = append(out.Value, q.deletedBundle(d, false))
-	}
-	q.ok(out)
+	list(q, "/deletedsecrets", func(ctx context.Context, max int, tok string) (arca.Page[*arca.DeletedSecret], error) {
+		return q.s.Secrets.ListDeletedSecrets(ctx, q.vault, max, tok)
+	}, func(d *arca.DeletedSecret) deletedSecretBundle { return q.deletedBundle(d, false) })
 }
 
 func (q *vaultRequest) recoverSecret(name string) {
@@ -439,33 +406,12 @@ func (q *vaultRequest) purgeSecret(name string) {
 }
 
 func (q *vaultRequest) backupSecret(name string) {
-	if !q.checkName(name) || !q.authorize("SecretBackup", name) {
-		return
-	}
-	blob, err := q.s.Secrets.BackupSecret(q.r.Context(), q.vault, name)
-	if err != nil {
-		q.fail(err)
-		return
-	}
-	q.ok(valueOut{Value: base64.RawURLEncoding.EncodeToString(blob)})
+	q.backup("SecretBackup", name, func(ctx context.Context) ([]byte, error) { return q.s.Secrets.BackupSecret(ctx, q.vault, name) })
 }
 
 func (q *vaultRequest) restoreSecret() {
-	if !q.authorize("SecretRestore", "") {
-		return
-	}
-	var in valueIn
-	if err := decodeBody(q.r, maxRestoreBody, &in); err != nil {
-		q.fail(err)
-		return
-	}
-	if in.Value == nil {
-		q.fail(arca.Errorf(arca.KindInvalid, "BadParameter", "Property value is required."))
-		return
-	}
-	blob, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(*in.Value, "="))
-	if err != nil {
-		q.fail(arca.Errorf(arca.KindInvalid, "Malformed backup blob", "Backup blob contains invalid or corrupt version."))
+	blob, ok := q.restoreBlob("SecretRestore")
+	if !ok {
 		return
 	}
 	sv, err := q.s.Secrets.RestoreSecret(q.r.Context(), q.vault, blob)
