@@ -1,0 +1,176 @@
+package authz
+
+import (
+	"strings"
+
+	"github.com/arcakv/arca"
+)
+
+// AccessPolicy is one vault access policy entry.
+type AccessPolicy struct {
+	TenantID      string
+	ObjectID      string
+	ApplicationID string // set for a compound identity (user + application)
+	Keys          []string
+	Secrets       []string
+	Certificates  []string
+}
+
+// Subject is who asks: the token's tenant, object id, application id and
+// the groups the object belongs to.
+type Subject struct {
+	TenantID string
+	ObjectID string
+	AppID    string
+	Groups   []string
+}
+
+func has(perms []string, want string) bool {
+	alt := impliedBy[want]
+	for _, p := range perms {
+		if strings.EqualFold(p, want) || strings.EqualFold(p, "all") || (alt != "" && strings.EqualFold(p, alt)) {
+			return true
+		}
+	}
+	return false
+}
+
+// ByAccessPolicy decides an operation in access-policy mode. An entry
+// matches the subject (or one of its groups) in the tenant; an entry with an
+// application id matches only that application acting for the object.
+func ByAccessPolicy(policies []AccessPolicy, s Subject, op arca.Operation) bool {
+	req, ok := Operations[op]
+	if !ok {
+		return false
+	}
+	for _, p := range policies {
+		if !strings.EqualFold(p.TenantID, s.TenantID) || !subjectIs(s, p.ObjectID) {
+			continue
+		}
+		if p.ApplicationID != "" && !strings.EqualFold(p.ApplicationID, s.AppID) {
+			continue
+		}
+		var perms []string
+		switch req.Category {
+		case "keys":
+			perms = p.Keys
+		case "secrets":
+			perms = p.Secrets
+		case "certificates":
+			perms = p.Certificates
+		}
+		if has(perms, req.Permission) {
+			return true
+		}
+	}
+	return false
+}
+
+func subjectIs(s Subject, objectID string) bool {
+	if strings.EqualFold(objectID, s.ObjectID) {
+		return true
+	}
+	for _, g := range s.Groups {
+		if strings.EqualFold(objectID, g) {
+			return true
+		}
+	}
+	return false
+}
+
+// RoleDefinition is an RBAC role's data-plane permissions.
+type RoleDefinition struct {
+	ID             string // GUID
+	Name           string
+	DataActions    []string
+	NotDataActions []string
+}
+
+// RoleAssignment grants a role to a principal at a scope, e.g.
+// /subscriptions/S/resourceGroups/G/providers/Microsoft.KeyVault/vaults/V/secrets/N.
+type RoleAssignment struct {
+	Scope            string
+	PrincipalID      string
+	RoleDefinitionID string
+}
+
+// Match reports whether action matches pattern; '*' matches any run of
+// characters (Azure's action wildcard). Case-insensitive; linear-time
+// wildcard matching with backtracking to the last star.
+func Match(pattern, action string) bool {
+	p, a := strings.ToLower(pattern), strings.ToLower(action)
+	pi, ai, star, mark := 0, 0, -1, 0
+	for ai < len(a) {
+		switch {
+		case pi < len(p) && p[pi] == '*':
+			star, mark = pi, ai
+			pi++
+		case pi < len(p) && p[pi] == a[ai]:
+			pi++
+			ai++
+		case star >= 0:
+			pi, mark = star+1, mark+1
+			ai = mark
+		default:
+			return false
+		}
+	}
+	for pi < len(p) && p[pi] == '*' {
+		pi++
+	}
+	return pi == len(p)
+}
+
+// Allows reports whether the role grants the data action.
+func (r *RoleDefinition) Allows(action string) bool {
+	allowed := false
+	for _, d := range r.DataActions {
+		if Match(d, action) {
+			allowed = true
+			break
+		}
+	}
+	if !allowed {
+		return false
+	}
+	for _, d := range r.NotDataActions {
+		if Match(d, action) {
+			return false
+		}
+	}
+	return true
+}
+
+// inScope reports whether an assignment scope covers the object scope
+// (equal, or a parent at a '/' boundary).
+func inScope(assignment, object string) bool {
+	a, o := strings.TrimRight(strings.ToLower(assignment), "/"), strings.ToLower(object)
+	return a == "" || o == a || strings.HasPrefix(o, a+"/")
+}
+
+// ByRBAC decides an operation in RBAC mode: some assignment to the subject
+// (or one of its groups) at a scope covering objectScope grants a role
+// whose data actions include the operation's.
+func ByRBAC(assignments []RoleAssignment, roles map[string]*RoleDefinition, s Subject, objectScope string, op arca.Operation) bool {
+	req, ok := Operations[op]
+	if !ok {
+		return false
+	}
+	for _, a := range assignments {
+		if !subjectIs(s, a.PrincipalID) || !inScope(a.Scope, objectScope) {
+			continue
+		}
+		if r := roles[strings.ToLower(roleGUID(a.RoleDefinitionID))]; r != nil && r.Allows(req.DataAction) {
+			return true
+		}
+	}
+	return false
+}
+
+// roleGUID takes the GUID of a full role definition id.
+func roleGUID(id string) string {
+	if i := strings.LastIndexByte(id, '/'); i >= 0 {
+		return id[i+1:]
+	}
+	return id
+}
