@@ -1,0 +1,234 @@
+// Package audit writes Arca's audit log: one JSON line per request, in the
+// shape of Azure Key Vault's AuditEvent diagnostic log. Events carry
+// identities, URIs and outcomes only: never a secret value, key material,
+// password, client secret or token (callers pass none, and Record strips
+// query parameters that could carry credentials).
+package audit
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Event is one audit record (Azure's AuditEvent schema).
+type Event struct {
+	Time              time.Time      `json:"time"`
+	Category          string         `json:"category"`
+	OperationName     string         `json:"operationName"`
+	OperationVersion  string         `json:"operationVersion,omitempty"`
+	ResourceID        string         `json:"resourceId"`
+	ResultType        string         `json:"resultType"`
+	ResultSignature   string         `json:"resultSignature"`
+	ResultDescription string         `json:"resultDescription,omitempty"`
+	DurationMs        int64          `json:"durationMs"`
+	CallerIPAddress   string         `json:"callerIpAddress"`
+	CorrelationID     string         `json:"correlationId"`
+	Identity          *Identity      `json:"identity,omitempty"`
+	Properties        map[string]any `json:"properties"`
+}
+
+// Identity is the caller's claims.
+type Identity struct {
+	Claim map[string]string `json:"claim"`
+}
+
+// Sink receives encoded events.
+type Sink interface {
+	Write(line []byte) error
+	Close() error
+}
+
+// Logger serialises events to sinks. Safe for concurrent use.
+type Logger struct {
+	mu    sync.Mutex
+	sinks []Sink
+}
+
+// New returns a Logger writing to sinks.
+func New(sinks ...Sink) *Logger { return &Logger{sinks: sinks} }
+
+// credentialParams are query parameters never written to the log.
+var credentialParams = map[string]bool{"code": true, "client_secret": true, "client_assertion": true, "password": true,
+	"refresh_token": true, "access_token": true, "sig": true, "token": true}
+
+// RedactURI drops query parameters that could carry credentials.
+func RedactURI(u *url.URL) string {
+	q := u.Query()
+	for k := range q {
+		if credentialParams[strings.ToLower(k)] {
+			q.Set(k, "REDACTED")
+		}
+	}
+	out := *u
+	keys := make([]string, 0, len(q))
+	for k := range q {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		for j, v := range q[k] {
+			if j > 0 {
+				b.WriteByte('&')
+			}
+			b.WriteString(url.QueryEscape(k) + "=" + url.QueryEscape(v))
+		}
+	}
+	out.RawQuery = b.String()
+	out.User = nil
+	return out.String()
+}
+
+// ResultType maps an HTTP status to the AuditEvent result type.
+func ResultType(status int) string {
+	switch {
+	case status < 400:
+		return "Success"
+	case status == 401:
+		return "Unauthorized"
+	case status == 403:
+		return "Forbidden"
+	case status == 404:
+		return "NotFound"
+	case status < 500:
+		return "BadRequest"
+	}
+	return "Failure"
+}
+
+// Record writes e to every sink.
+func (l *Logger) Record(e *Event) error {
+	if l == nil {
+		return nil
+	}
+	if e.Category == "" {
+		e.Category = "AuditEvent"
+	}
+	b, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	b = append(b, '\n')
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var first error
+	for _, s := range l.sinks {
+		if err := s.Write(b); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// Close flushes and closes the sinks.
+func (l *Logger) Close() error {
+	if l == nil {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var first error
+	for _, s := range l.sinks {
+		if err := s.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// WriterSink writes lines to an io.Writer (e.g. os.Stdout).
+type WriterSink struct{ W io.Writer }
+
+func (s WriterSink) Write(line []byte) error { _, err := s.W.Write(line); return err }
+func (s WriterSink) Close() error            { return nil }
+
+// FileSink appends to a file, rotating it to path.1 … path.N when it
+// reaches MaxBytes.
+type FileSink struct {
+	Path     string
+	MaxBytes int64
+	Keep     int
+
+	f    *os.File
+	w    *bufio.Writer
+	size int64
+}
+
+// OpenFile opens (appending) a rotating file sink with mode 0600.
+func OpenFile(path string, maxBytes int64, keep int) (*FileSink, error) {
+	s := &FileSink{Path: path, MaxBytes: maxBytes, Keep: keep}
+	return s, s.open()
+}
+
+func (s *FileSink) open() error {
+	if err := os.MkdirAll(filepath.Dir(s.Path), 0o700); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(s.Path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return err
+	}
+	s.f, s.w, s.size = f, bufio.NewWriterSize(f, 64<<10), st.Size()
+	return nil
+}
+
+func (s *FileSink) rotate() error {
+	if err := s.w.Flush(); err != nil {
+		return err
+	}
+	if err := s.f.Close(); err != nil {
+		return err
+	}
+	for i := s.Keep - 1; i >= 1; i-- {
+		os.Rename(fmt.Sprintf("%s.%d", s.Path, i), fmt.Sprintf("%s.%d", s.Path, i+1))
+	}
+	if s.Keep > 0 {
+		if err := os.Rename(s.Path, s.Path+".1"); err != nil {
+			return err
+		}
+	} else if err := os.Remove(s.Path); err != nil {
+		return err
+	}
+	return s.open()
+}
+
+// Write implements Sink. Lines are buffered; Flush or Close writes them.
+func (s *FileSink) Write(line []byte) error {
+	if s.MaxBytes > 0 && s.size+int64(len(line)) > s.MaxBytes && s.size > 0 {
+		if err := s.rotate(); err != nil {
+			return err
+		}
+	}
+	n, err := s.w.Write(line)
+	s.size += int64(n)
+	return err
+}
+
+// Flush writes buffered lines to the file.
+func (s *FileSink) Flush() error { return s.w.Flush() }
+
+// Close implements Sink.
+func (s *FileSink) Close() error {
+	if err := s.w.Flush(); err != nil {
+		s.f.Close()
+		return err
+	}
+	return s.f.Close()
+}
