@@ -60,6 +60,9 @@ func (e *Engine) Authorize(ctx context.Context, v *arca.Vault, p *arca.Principal
 	}
 	allowed, hit := e.cache[key]
 	e.mu.Unlock()
+	if hit && allowed {
+		return nil
+	}
 	access, err := e.Source.Access(ctx, v)
 	if err != nil {
 		return err
