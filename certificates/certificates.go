@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"sort"
 	"strings"
 	"time"
 
@@ -172,10 +173,42 @@ func (s *Service) GetCertificate(ctx context.Context, vault *arca.Vault, name, v
 		return nil, s.c.NotFound(name + "/" + version)
 	}
 	cv, err := s.c.Get(ctx, vault, name, version)
+	if arca.KindOf(err) == arca.KindNotFound {
+		if pending, perr := s.pendingVersion(ctx, vault, name); perr == nil && pending != nil && (version == "" || strings.EqualFold(version, pending.Version)) {
+			return s.bundle(ctx, vault, pending)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
 	return s.bundle(ctx, vault, cv)
+}
+
+// pendingVersion returns the version a name's unfinished first issuance
+// (in progress, cancelled or failed, until its operation is deleted) will
+// have: disabled, without a certificate yet. Otherwise nil. Key Vault serves
+// such a certificate before its operation completes; SDKs read it while
+// polling.
+func (s *Service) pendingVersion(ctx context.Context, vault *arca.Vault, name string) (*arca.CertificateVersion, error) {
+	var rec opRecord
+	ok, err := s.get(ctx, opKey(vault, name), &rec)
+	if err != nil || !ok || rec.Op.Status == arca.OpCompleted {
+		return nil, err
+	}
+	if _, err := s.c.Latest(ctx, vault, name); err == nil {
+		return nil, nil // an existing certificate is renewing: its latest version stands
+	}
+	disabled := false
+	cv := &arca.CertificateVersion{Name: rec.Op.Name, Version: rec.Op.Version, Attributes: arca.Attributes{Enabled: &disabled}, Tags: rec.Tags}
+	if rec.Policy != nil {
+		if sp := rec.Policy.SecretProps; sp != nil {
+			cv.ContentType = sp.ContentType
+		}
+		if a := rec.Policy.Attributes; a != nil {
+			cv.Attributes.Created, cv.Attributes.Updated = a.Created, a.Updated
+		}
+	}
+	return cv, nil
 }
 
 // UpdateCertificate implements arca.CertificateService.
@@ -217,10 +250,40 @@ func (s *Service) UpdateCertificate(ctx context.Context, vault *arca.Vault, name
 	return s.bundle(ctx, vault, cv)
 }
 
-// ListCertificates implements arca.CertificateService. Pending creations of
-// new names are not listed (includePending is accepted).
-func (s *Service) ListCertificates(ctx context.Context, vault *arca.Vault, max int, token string, _ bool) (arca.Page[*arca.CertificateVersion], error) {
-	return s.c.List(ctx, vault, max, token)
+// ListCertificates implements arca.CertificateService. With includePending,
+// names whose first issuance is still in progress are listed too, in name
+// order within the page's range.
+func (s *Service) ListCertificates(ctx context.Context, vault *arca.Vault, max int, token string, includePending bool) (arca.Page[*arca.CertificateVersion], error) {
+	page, err := s.c.List(ctx, vault, max, token)
+	if err != nil || !includePending {
+		return page, err
+	}
+	var names []string
+	prefix := "co/" + lower(vault.Name) + "/"
+	err = s.Store.View(ctx, func(r storage.Reader) error {
+		return r.Scan(prefix, prefix+lower(token), func(k string, _ []byte) bool {
+			n := strings.TrimPrefix(k, prefix)
+			if page.Next != "" && n > page.Next {
+				return false
+			}
+			names = append(names, n)
+			return true
+		})
+	})
+	if err != nil {
+		return page, objects.Wrap(err)
+	}
+	for _, n := range names {
+		pv, err := s.pendingVersion(ctx, vault, n)
+		if err != nil {
+			return page, err
+		}
+		if pv != nil {
+			page.Items = append(page.Items, pv)
+		}
+	}
+	sort.SliceStable(page.Items, func(i, j int) bool { return lower(page.Items[i].Name) < lower(page.Items[j].Name) })
+	return page, nil
 }
 
 // ListCertificateVersions implements arca.CertificateService.

@@ -122,7 +122,17 @@ func (s *Service) CreateCertificate(ctx context.Context, vault *arca.Vault, name
 	} else if ok && rec.Op.Status == arca.OpInProgress {
 		return nil, arca.Errorf(arca.KindConflict, "Conflict", "There is a pending certificate operation for %s; cancel or delete it first.", name)
 	}
-	return s.issue(ctx, vault, name, p, in.Enabled, in.Tags, in.PreserveCertOrder)
+	op, err := s.issue(ctx, vault, name, p, in.Enabled, in.Tags, in.PreserveCertOrder)
+	if err != nil {
+		return nil, err
+	}
+	// Like Key Vault, the 202 reports the operation in progress even when the
+	// issuer completes it at once: SDK pollers (Python's) fetch the
+	// certificate only after seeing the operation go from inProgress to
+	// completed on GET /pending.
+	created := *op
+	created.Status, created.StatusDetails, created.Target = arca.OpInProgress, pendingDetails, false
+	return &created, nil
 }
 
 // issue starts (and for Self and Arca, finishes) a new version under p.

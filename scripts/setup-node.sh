@@ -11,10 +11,11 @@ cd "$JS"
 export npm_config_fund=false npm_config_audit=false npm_config_update_notifier=false
 
 if [ "${ARCA_NPM_UPDATE:-0}" = 1 ] || [ ! -f package-lock.json ]; then
-  log "resolving latest @azure/identity, @azure/keyvault-secrets and @azure/keyvault-keys"
+  log "resolving latest @azure/identity, @azure/keyvault-secrets, @azure/keyvault-keys and @azure/keyvault-certificates"
   # the lock file records integrity hashes, not download URLs
   npm install --no-fund --no-audit --omit-lockfile-registry-resolved \
-    @azure/identity@latest @azure/keyvault-secrets@latest @azure/keyvault-keys@latest
+    @azure/identity@latest @azure/keyvault-secrets@latest @azure/keyvault-keys@latest \
+    @azure/keyvault-certificates@latest
   exit 0
 fi
 
@@ -25,4 +26,4 @@ else
   log "npm ci"
   npm ci --no-fund --no-audit
 fi
-node -e 'for (const p of ["@azure/identity","@azure/keyvault-secrets","@azure/keyvault-keys","@azure/keyvault-common","@azure/msal-node","@azure/core-rest-pipeline"]) { try { console.error("  " + p + " " + require("./node_modules/" + p + "/package.json").version) } catch {} }'
+node -e 'for (const p of ["@azure/identity","@azure/keyvault-secrets","@azure/keyvault-keys","@azure/keyvault-certificates","@azure/keyvault-common","@azure/msal-node","@azure/core-rest-pipeline"]) { try { console.error("  " + p + " " + require("./node_modules/" + p + "/package.json").version) } catch {} }'

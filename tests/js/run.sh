@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Runs the JS conformance tests (tests/js/secrets.test.mjs and keys.test.mjs, node:test)
+# Runs the JS conformance tests (tests/js/secrets.test.mjs, keys.test.mjs and
+# certificates.test.mjs, node:test)
 # against a fresh Arca on a free port. Before the first start it initialises the data dir
 # offline and adds a standard-SKU vault (ARCA_STD_VAULT, for the keys SKU rules).
 # Node reads NODE_EXTRA_CA_CERTS only at start-up, so this script starts Arca first, exports `arca env`, and runs node inside a private
 # mount namespace whose /etc/hosts resolves the vault host name.
 # Extra arguments go to node (e.g. --test-name-pattern=disabled).
+#   ARCA_JS_TESTS="certificates.test.mjs"   run only these test files (default: all three)
 #   ARCA_DNS_PINNED=1   serve on port 443 with --dns-suffix vault.azure.net instead
 set -euo pipefail
 ARCA_LOG_TAG=tests/js
@@ -42,7 +44,8 @@ make_hosts_file "$WORK/hosts" "$vhost" "$ARCA_STD_VAULT.${vhost#*.}"
 
 cd "$HERE"
 set +e
-in_ns "$WORK/hosts" node --test --test-reporter=spec "$@" secrets.test.mjs keys.test.mjs
+read -r -a files <<<"${ARCA_JS_TESTS:-secrets.test.mjs keys.test.mjs certificates.test.mjs}"
+in_ns "$WORK/hosts" node --test --test-reporter=spec "$@" "${files[@]}"
 rc=$?
 set -e
 if [ $rc -ne 0 ]; then log "arca log tail:"; tail -n 80 "$ARCA_LOG" | sed 's/^/  arca| /' >&2; fi
