@@ -36,15 +36,16 @@ import (
 
 // benchOptions configure `arca bench`.
 type benchOptions struct {
-	Conns    int
-	Duration time.Duration
-	Requests int
-	Warmup   time.Duration
-	HTTP2    bool
-	Scale    int
-	Only     []string
-	Out      string
-	Profiles string // directory for per-workload CPU profiles of Arca
+	Conns     int
+	Duration  time.Duration
+	Requests  int
+	Warmup    time.Duration
+	HTTP2     bool
+	Scale     int
+	ScaleOnly bool
+	Only      []string
+	Out       string
+	Profiles  string // directory for per-workload CPU profiles of Arca
 }
 
 func newBenchCmd() *cobra.Command {
@@ -71,6 +72,7 @@ func newBenchCmd() *cobra.Command {
 	f.DurationVar(&o.Warmup, "warmup", time.Second, "warm-up per workload")
 	f.BoolVar(&o.HTTP2, "http2", false, "use HTTP/2 (default HTTP/1.1 keep-alive)")
 	f.IntVar(&o.Scale, "scale", 0, "also run the scale comparison with this many secrets (e.g. 1000000)")
+	f.BoolVar(&o.ScaleOnly, "scale-only", false, "run only the scale comparison")
 	f.StringSliceVar(&o.Only, "only", nil, "run only these workloads")
 	f.StringVar(&o.Out, "out", "", "also write the report to this file")
 	f.StringVar(&o.Profiles, "profiles", "", "write a CPU profile of Arca for each workload into this directory")
@@ -365,6 +367,9 @@ func runBench(ctx context.Context, o benchOptions, out io.Writer) error {
 		runtime.Version(), runtime.NumCPU(), proto, o.Conns, o.Duration, o.Warmup)
 
 	e := &benchEnv{o: o, out: out}
+	if o.ScaleOnly {
+		return e.scale(ctx, tmp, max(o.Scale, 1000))
+	}
 	data := filepath.Join(tmp, "data")
 	port, err := freePort()
 	if err != nil {
@@ -588,7 +593,7 @@ func rawCrypto() []string {
 // scale compares a vault of n secrets with one of 1,000: get p99, list page
 // p99, restart time and RSS.
 func (e *benchEnv) scale(ctx context.Context, tmp string, n int) error {
-	fmt.Fprintf(e.out, "## Scale: %d secrets vs 1,000\n\n", n)
+	fmt.Fprintf(e.out, "## Scale: %d secrets vs 1,000\n\nLatency is measured with one connection (no queueing), random names and random list positions.\n\n", n)
 	fmt.Fprintln(e.out, "| secrets | seed s | restart ms | get p99 ms | list page p99 ms | RSS MiB |")
 	fmt.Fprintln(e.out, "|---:|---:|---:|---:|---:|---:|")
 	var p99 = map[int][2]time.Duration{}
@@ -612,7 +617,9 @@ func (e *benchEnv) scale(ctx context.Context, tmp string, n int) error {
 		}
 		restart := time.Since(t1)
 		names := func(i int) string { return fmt.Sprintf("s%08d", i%count) }
-		get, err := loadgen.Run(ctx, e.lg(port), func(ctx context.Context, c *http.Client, w, seq int) error {
+		lat := e.lg(port)
+		lat.Conns = 1
+		get, err := loadgen.Run(ctx, lat, func(ctx context.Context, c *http.Client, w, seq int) error {
 			_, err := e.request(ctx, c, "GET", "/secrets/"+names((w*7919+seq*104729)%count)+"/?api-version=2026-04-01", "", 200)
 			return err
 		})
@@ -620,7 +627,7 @@ func (e *benchEnv) scale(ctx context.Context, tmp string, n int) error {
 			p.stop()
 			return err
 		}
-		list, err := loadgen.Run(ctx, e.lg(port), func(ctx context.Context, c *http.Client, w, seq int) error {
+		list, err := loadgen.Run(ctx, lat, func(ctx context.Context, c *http.Client, w, seq int) error {
 			tok := base64.RawURLEncoding.EncodeToString([]byte(names((w*31 + seq*7877) % count)))
 			_, err := e.request(ctx, c, "GET", "/secrets?api-version=2026-04-01&maxresults=25&$skiptoken="+tok, "", 200)
 			return err
