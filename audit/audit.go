@@ -6,7 +6,6 @@
 package audit
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -162,7 +161,6 @@ type FileSink struct {
 	Keep     int
 
 	f    *os.File
-	w    *bufio.Writer
 	size int64
 }
 
@@ -185,14 +183,11 @@ func (s *FileSink) open() error {
 		f.Close()
 		return err
 	}
-	s.f, s.w, s.size = f, bufio.NewWriterSize(f, 64<<10), st.Size()
+	s.f, s.size = f, st.Size()
 	return nil
 }
 
 func (s *FileSink) rotate() error {
-	if err := s.w.Flush(); err != nil {
-		return err
-	}
 	if err := s.f.Close(); err != nil {
 		return err
 	}
@@ -209,26 +204,18 @@ func (s *FileSink) rotate() error {
 	return s.open()
 }
 
-// Write implements Sink. Lines are buffered; Flush or Close writes them.
+// Write implements Sink: one write(2) per record, so a record is in the
+// file (the page cache) when Record returns.
 func (s *FileSink) Write(line []byte) error {
 	if s.MaxBytes > 0 && s.size+int64(len(line)) > s.MaxBytes && s.size > 0 {
 		if err := s.rotate(); err != nil {
 			return err
 		}
 	}
-	n, err := s.w.Write(line)
+	n, err := s.f.Write(line)
 	s.size += int64(n)
 	return err
 }
 
-// Flush writes buffered lines to the file.
-func (s *FileSink) Flush() error { return s.w.Flush() }
-
 // Close implements Sink.
-func (s *FileSink) Close() error {
-	if err := s.w.Flush(); err != nil {
-		s.f.Close()
-		return err
-	}
-	return s.f.Close()
-}
+func (s *FileSink) Close() error { return s.f.Close() }
