@@ -8,7 +8,9 @@ type Principal struct {
 	ObjectID string
 	AppID    string // client id of the application, if any
 	Audience string
-	Expires  int64 // unix seconds
+	Expires  int64  // unix seconds
+	IdType   string // "app" or "user"
+	UPN      string // users only
 }
 
 type principalKey struct{}

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/arcakv/arca"
 	"github.com/arcakv/arca/storage"
@@ -44,6 +45,11 @@ type TokenResponse struct {
 	ExpiresOn string `json:"expires_on,omitempty"`
 	NotBefore string `json:"not_before,omitempty"`
 	Resource  string `json:"resource,omitempty"`
+	// user flows
+	Scope        string `json:"scope,omitempty"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	IDToken      string `json:"id_token,omitempty"`
+	ClientInfo   string `json:"client_info,omitempty"`
 }
 
 // Service is the token service: directory, tokens, and the set of
@@ -54,6 +60,9 @@ type Service struct {
 	Clock  arca.Clock
 	// ResourceOK reports whether a resource (audience) may be requested.
 	ResourceOK func(resource string) bool
+
+	interactiveOnce sync.Once
+	ia              *interactive
 }
 
 // TokenRequest is a parsed token endpoint call.

@@ -42,6 +42,11 @@ type Claims struct {
 	TenantID  string `json:"tid"`
 	UTI       string `json:"uti,omitempty"`
 	Version   string `json:"ver"`
+	// user tokens
+	Scope      string `json:"scp,omitempty"`
+	Name       string `json:"name,omitempty"`
+	UPN        string `json:"upn,omitempty"`
+	UniqueName string `json:"unique_name,omitempty"`
 }
 
 type signingKey struct {
@@ -187,16 +192,71 @@ func (t *Tokens) Issue(tenant string, sp *ServicePrincipal, aud string, v2 bool,
 	} else {
 		c.Issuer, c.Version, c.AppID, c.AppIDACR = t.IssuerV1(tenant), "1.0", sp.AppID, appidacr
 	}
+	raw, err := t.sign(k, kid, c)
+	return raw, exp, err
+}
+
+func (t *Tokens) sign(k *rsa.PrivateKey, kid string, claims any) (string, error) {
 	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: k, KeyID: kid}},
 		(&jose.SignerOptions{}).WithType("JWT"))
 	if err != nil {
-		return "", time.Time{}, err
+		return "", err
 	}
-	raw, err := jwt.Signed(signer).Claims(c).Serialize()
+	return jwt.Signed(signer).Claims(claims).Serialize()
+}
+
+func (t *Tokens) currentKey() (*rsa.PrivateKey, string, error) {
+	t.mu.RLock()
+	k, kid := t.keys[t.current], t.current
+	t.mu.RUnlock()
+	if k == nil {
+		return nil, "", errors.New("identity: no signing key loaded")
+	}
+	return k, kid, nil
+}
+
+// IssueUser signs a delegated access token for user u, obtained through
+// the public client clientID, with audience aud.
+func (t *Tokens) IssueUser(tenant string, u *User, clientID, aud string, v2 bool) (string, time.Time, error) {
+	k, kid, err := t.currentKey()
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	return raw, exp, nil
+	now := t.Clock.Now()
+	exp := now.Add(TokenLifetime)
+	uti := make([]byte, 16)
+	_, _ = rand.Read(uti)
+	c := Claims{
+		Audience: aud, IssuedAt: now.Unix(), NotBefore: now.Unix(), Expiry: exp.Unix(),
+		ObjectID: u.ObjectID, Subject: u.ObjectID, TenantID: tenant, IdType: "user",
+		UTI: base64.RawURLEncoding.EncodeToString(uti), Scope: "user_impersonation",
+		Name: u.DisplayName, UPN: u.UPN, UniqueName: u.UPN,
+	}
+	if v2 {
+		c.Issuer, c.Version, c.AzP = t.IssuerV2(tenant), "2.0", clientID
+	} else {
+		c.Issuer, c.Version, c.AppID, c.AppIDACR = t.IssuerV1(tenant), "1.0", clientID, "0"
+	}
+	raw, err := t.sign(k, kid, c)
+	return raw, exp, err
+}
+
+// IDToken signs an OpenID Connect id_token for user u and client clientID.
+func (t *Tokens) IDToken(tenant string, u *User, clientID, nonce string) (string, error) {
+	k, kid, err := t.currentKey()
+	if err != nil {
+		return "", err
+	}
+	now := t.Clock.Now()
+	c := map[string]any{
+		"aud": clientID, "iss": t.IssuerV2(tenant), "iat": now.Unix(), "nbf": now.Unix(),
+		"exp": now.Add(TokenLifetime).Unix(), "oid": u.ObjectID, "sub": u.ObjectID, "tid": tenant,
+		"preferred_username": u.UPN, "name": u.DisplayName, "ver": "2.0",
+	}
+	if nonce != "" {
+		c["nonce"] = nonce
+	}
+	return t.sign(k, kid, c)
 }
 
 func unauthorized(format string, args ...any) error {
@@ -257,7 +317,8 @@ func (t *Tokens) Verify(raw, tenant string, audOK func(string) bool, audHint str
 	if appID == "" {
 		appID = c.AzP
 	}
-	p = &arca.Principal{TenantID: c.TenantID, ObjectID: c.ObjectID, AppID: appID, Audience: c.Audience, Expires: c.Expiry}
+	p = &arca.Principal{TenantID: c.TenantID, ObjectID: c.ObjectID, AppID: appID, Audience: c.Audience, Expires: c.Expiry,
+		IdType: c.IdType, UPN: c.UPN}
 	t.cacheMu.Lock()
 	if len(t.cache) >= MaxCachedTokens {
 		t.cache = map[[32]byte]*arca.Principal{}

@@ -19,6 +19,10 @@ func (s *Server) serveIdentity(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case lower == "healthz":
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	case isARMPath(lower):
+		s.serveARM(w, r, lower)
+	case len(segs) == 3 && strings.EqualFold(segs[0], "common") && strings.EqualFold(segs[1], "userrealm"):
+		s.userRealm(w, r, segs[2])
 	case lower == "msi/token":
 		s.appServiceMI(w, r)
 	case lower == "metadata/identity/oauth2/token":
@@ -39,8 +43,11 @@ func (s *Server) serveIdentity(w http.ResponseWriter, r *http.Request) {
 	case len(segs) >= 3 && strings.EqualFold(segs[1], "oauth2") && strings.EqualFold(segs[len(segs)-1], "token"):
 		s.token(w, r, segs[0], strings.EqualFold(segs[2], "v2.0"))
 	case len(segs) >= 3 && strings.EqualFold(segs[1], "oauth2") && strings.EqualFold(segs[len(segs)-1], "authorize"):
-		oauthError(w, &identity.OAuthError{Status: 400, Code: "unsupported_response_type", ErrorCodes: []int{70000},
-			Description: "AADSTS70000: Interactive sign-in is not available yet on this deployment; use the client credentials or managed identity flows."})
+		s.authorize(w, r, segs[0])
+	case len(segs) >= 3 && strings.EqualFold(segs[1], "oauth2") && strings.EqualFold(segs[len(segs)-1], "devicecode"):
+		s.deviceCode(w, r, segs[0])
+	case lower == "devicelogin":
+		s.deviceLogin(w, r)
 	default:
 		oauthError(w, &identity.OAuthError{Status: 404, Code: "not_found", ErrorCodes: []int{900561},
 			Description: "AADSTS900561: The endpoint " + path + " does not exist."})
@@ -86,13 +93,14 @@ func (s *Server) openIDConfig(w http.ResponseWriter, r *http.Request, tenantSeg 
 		"token_endpoint":                        base + tokenPath,
 		"device_authorization_endpoint":         base + "/oauth2" + ver + "/devicecode",
 		"jwks_uri":                              base + "/discovery" + ver + "/keys",
-		"response_types_supported":              []string{"code", "id_token", "code id_token", "id_token token"},
+		"response_types_supported":              []string{"code"},
+		"code_challenge_methods_supported":      []string{"S256", "plain"},
 		"response_modes_supported":              []string{"query", "fragment", "form_post"},
 		"subject_types_supported":               []string{"pairwise"},
 		"id_token_signing_alg_values_supported": []string{"RS256"},
 		"token_endpoint_auth_methods_supported": []string{"client_secret_post", "private_key_jwt", "client_secret_basic"},
 		"scopes_supported":                      []string{"openid", "profile", "email", "offline_access"},
-		"grant_types_supported":                 []string{"client_credentials"},
+		"grant_types_supported":                 []string{"client_credentials", "password", "refresh_token", "authorization_code", identity.GrantDeviceCode},
 		"tenant_region_scope":                   "WW",
 		"cloud_instance_name":                   "arca.local",
 	}
@@ -145,7 +153,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, tenantSeg string,
 		form.Set("client_secret", secret)
 	}
 	endpoint := origin(r) + r.URL.Path
-	resp, oerr := s.Identity.ClientCredentials(r.Context(), identity.TokenRequest{Tenant: tenantSeg, V2: v2, Form: form, Endpoint: endpoint})
+	resp, oerr := s.Identity.Token(r.Context(), identity.TokenRequest{Tenant: tenantSeg, V2: v2, Form: form, Endpoint: endpoint})
 	if oerr != nil {
 		oauthError(w, oerr)
 		return
@@ -215,4 +223,11 @@ func (s *Server) imds(w http.ResponseWriter, r *http.Request) {
 		"access_token": resp.AccessToken, "client_id": sp.AppID, "expires_in": in, "expires_on": resp.ExpiresOn,
 		"ext_expires_in": in, "not_before": resp.NotBefore, "resource": resp.Resource, "token_type": "Bearer",
 	})
+}
+
+// userRealm answers MSAL's home realm discovery for the password grant:
+// every account of this deployment is a managed (not federated) account.
+func (s *Server) userRealm(w http.ResponseWriter, r *http.Request, user string) {
+	writeJSON(w, http.StatusOK, map[string]any{"ver": "1.0", "account_type": "Managed", "domain_name": "arca.local",
+		"cloud_instance_name": "arca.local", "cloud_audience_urn": "urn:federation:MicrosoftOnline"})
 }

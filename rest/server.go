@@ -17,6 +17,7 @@ import (
 	"github.com/arcakv/arca"
 	"github.com/arcakv/arca/attestation"
 	"github.com/arcakv/arca/identity"
+	"github.com/arcakv/arca/management"
 )
 
 // ServiceVersion is sent in x-ms-keyvault-service-version.
@@ -58,6 +59,9 @@ type Server struct {
 	Keys         arca.KeyService
 	Certificates arca.CertificateService
 	Identity     *identity.Service
+	// Management holds subscriptions, resource groups and role
+	// assignments; nil disables the management plane.
+	Management *management.Service
 	// TestAttestation, when set, serves the built-in test attestation
 	// authority under /attestation on the token service host.
 	TestAttestation *attestation.TestAuthority

@@ -24,6 +24,18 @@ pick_python() {
   if command -v python3.11 >/dev/null 2>&1; then echo python3.11; else echo python3; fi
 }
 
+# pick_legacy_python: an interpreter for the track-1 client (azure-keyvault 1.1.0 calls
+# inspect.getargspec, removed in 3.11): the newest installed python3.10 ... 3.8, else
+# pick_python (the track-1 test then says so and applies its documented shim).
+pick_legacy_python() {
+  if [ -n "${ARCA_LEGACY_PYTHON:-}" ]; then echo "$ARCA_LEGACY_PYTHON"; return; fi
+  local v
+  for v in python3.10 python3.9 python3.8; do
+    if command -v "$v" >/dev/null 2>&1 && "$v" -c 'import venv, ensurepip' >/dev/null 2>&1; then echo "$v"; return; fi
+  done
+  pick_python
+}
+
 # ensure_arca_bin: sets ARCA_BIN; builds bin/arca unless ARCA_BIN was given.
 ensure_arca_bin() {
   if [ -n "${ARCA_BIN:-}" ]; then

@@ -5,8 +5,11 @@
 # Arca and stops it on exit. Exits non-zero if any suite fails.
 #
 #   ARCA_BIN=/path/to/arca            test this binary (skip the build)
-#   ARCA_CLIENT_SUITES="python quickstart js golive python-pinned js-pinned golive-pinned"
+#   ARCA_CLIENT_SUITES="python quickstart legacy az browser js golive python-pinned js-pinned golive-pinned"
 #       subset/order to run; *-pinned = DNS-pinned mode (port 443, NAME.vault.azure.net)
+#       python includes the management plane (azure-mgmt-keyvault, azure-mgmt-resource);
+#       legacy = the track-1 azure-keyvault 1.1.0 client; az = the az CLI from PyPI;
+#       browser = device-code sign-in page in headless Chromium for `az login --use-device-code`
 #   GOLIVE_MODULES="azsecrets"         Go live suites to run (e.g. "azsecrets azkeys")
 set -uo pipefail
 ARCA_LOG_TAG=test-clients
@@ -17,14 +20,23 @@ if [ -z "${ARCA_BIN:-}" ]; then
 fi
 export ARCA_BIN
 
-SUITES=${ARCA_CLIENT_SUITES:-python quickstart js golive python-pinned js-pinned golive-pinned}
+SUITES=${ARCA_CLIENT_SUITES:-python quickstart legacy az browser js golive python-pinned js-pinned golive-pinned}
 results=() failed=0 passed=0
 
 # Install everything once up front (each runner would do it again; after this the
 # runners only check). A failed install fails the whole run.
-case " $SUITES " in *" python"*|*" quickstart "*)
+case " $SUITES " in *" python"*|*" quickstart "*|*" az "*)
   bash "$ARCA_ROOT/scripts/setup-python.sh" || { echo "client-suites: 0 passed, 1 failed"; exit 1; }
   export ARCA_SETUP_SKIP_UPGRADE=1 ;;
+esac
+case " $SUITES " in *" legacy "*)
+  bash "$ARCA_ROOT/scripts/setup-python.sh" legacy || { echo "client-suites: 0 passed, 1 failed"; exit 1; } ;;
+esac
+case " $SUITES " in *" az "*|*" browser "*)
+  bash "$ARCA_ROOT/scripts/setup-python.sh" az || { echo "client-suites: 0 passed, 1 failed"; exit 1; } ;;
+esac
+case " $SUITES " in *" browser "*)
+  bash "$ARCA_ROOT/scripts/setup-browser.sh" || { echo "client-suites: 0 passed, 1 failed"; exit 1; } ;;
 esac
 case " $SUITES " in *" js"*)
   bash "$ARCA_ROOT/scripts/setup-node.sh" || { echo "client-suites: 0 passed, 1 failed"; exit 1; } ;;
@@ -44,6 +56,9 @@ for s in $SUITES; do
   case "$s" in
     python)     run_suite "python SecretClient (pytest)" bash "$ARCA_ROOT/tests/python/run.sh" ;;
     quickstart) run_suite "python quickstart kv_secrets.py" bash "$ARCA_ROOT/tests/python/run_quickstart.sh" ;;
+    legacy)     run_suite "python legacy track-1 KeyVaultClient (seed example)" bash "$ARCA_ROOT/tests/python/run_legacy.sh" ;;
+    az)         run_suite "az CLI (login, groups, vaults, policies, secrets, keys)" bash "$ARCA_ROOT/tests/az/run.sh" ;;
+    browser)    run_suite "device-code sign-in in headless Chromium (az login --use-device-code)" bash "$ARCA_ROOT/tests/browser/run.sh" ;;
     js)         run_suite "js SecretClient (node:test)" bash "$ARCA_ROOT/tests/js/run.sh" ;;
     golive)
       for m in ${GOLIVE_MODULES:-azsecrets azkeys azcertificates}; do

@@ -8,12 +8,20 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/arcakv/arca"
 	"github.com/arcakv/arca/storage"
 )
 
-const prefix = "vault/"
+const (
+	prefix        = "vault/"
+	deletedPrefix = "vaultdel/"
+)
+
+// DataPrefixes are the per-vault storage prefixes of the data plane
+// ("P/<vault>/..."); purging a vault removes everything under them.
+var DataPrefixes = []string{"s", "k", "c", "cp", "co", "cn", "ci", "kp"}
 
 // Service implements arca.VaultService.
 type Service struct {
@@ -93,6 +101,12 @@ func (s *Service) CreateVault(ctx context.Context, v *arca.Vault) error {
 		} else if !errors.Is(err, storage.ErrNotFound) {
 			return err
 		}
+		if _, err := tx.Get(deletedPrefix + key); err == nil {
+			return arca.Errorf(arca.KindConflict, "ConflictError",
+				"Exist soft deleted vault with the same name. Recover or purge the deleted vault '%s' first.", v.Name)
+		} else if !errors.Is(err, storage.ErrNotFound) {
+			return err
+		}
 		return tx.Put(prefix+key, b)
 	})
 	if err != nil {
@@ -129,4 +143,229 @@ func (s *Service) ListVaults(ctx context.Context) ([]*arca.Vault, error) {
 		return nil, arca.Internal(err)
 	}
 	return out, nil
+}
+
+func wrap(err error) error {
+	if err == nil {
+		return nil
+	}
+	if arca.KindOf(err) != arca.KindInternal {
+		return err
+	}
+	return arca.Internal(err)
+}
+
+func (s *Service) forget(key string) {
+	s.mu.Lock()
+	delete(s.cache, key)
+	s.mu.Unlock()
+}
+
+// UpdateVault implements arca.VaultService.
+func (s *Service) UpdateVault(ctx context.Context, v *arca.Vault) error {
+	if v.RetentionDays < 7 || v.RetentionDays > 90 {
+		return arca.Errorf(arca.KindInvalid, "BadRequest", "The soft delete retention period must be between 7 and 90 days.")
+	}
+	v.Updated = s.Clock.Now().UTC()
+	b, err := json.Marshal(v)
+	if err != nil {
+		return arca.Internal(err)
+	}
+	key := strings.ToLower(v.Name)
+	err = s.Store.Update(ctx, func(tx storage.Tx) error {
+		if _, err := tx.Get(prefix + key); errors.Is(err, storage.ErrNotFound) {
+			return notFound(v.Name)
+		} else if err != nil {
+			return err
+		}
+		return tx.Put(prefix+key, b)
+	})
+	s.forget(key)
+	return wrap(err)
+}
+
+// DeleteVault implements arca.VaultService.
+func (s *Service) DeleteVault(ctx context.Context, name string) error {
+	key := strings.ToLower(name)
+	now := s.Clock.Now().UTC()
+	err := s.Store.Update(ctx, func(tx storage.Tx) error {
+		b, err := tx.Get(prefix + key)
+		if errors.Is(err, storage.ErrNotFound) {
+			return notFound(name)
+		} else if err != nil {
+			return err
+		}
+		var v arca.Vault
+		if err := json.Unmarshal(b, &v); err != nil {
+			return err
+		}
+		if err := tx.Delete(prefix + key); err != nil {
+			return err
+		}
+		if !v.SoftDeleteEnabled() {
+			return purgeData(tx, key)
+		}
+		d := arca.DeletedVault{Vault: v, DeletionDate: now,
+			ScheduledPurgeDate: now.Add(time.Duration(v.RetentionDays) * 24 * time.Hour)}
+		db, err := json.Marshal(&d)
+		if err != nil {
+			return err
+		}
+		return tx.Put(deletedPrefix+key, db)
+	})
+	s.forget(key)
+	return wrap(err)
+}
+
+// purgeData removes every data-plane record of the vault key.
+func purgeData(tx storage.Tx, key string) error {
+	var keys []string
+	collect := func(k string, _ []byte) bool { keys = append(keys, k); return true }
+	for _, p := range DataPrefixes {
+		if err := tx.Scan(p+"/"+key+"/", "", collect); err != nil {
+			return err
+		}
+	}
+	keys = append(keys, "cc/"+key)
+	// the purge schedule: pd/<unix>/<P>/<vault>/<name>
+	if err := tx.Scan("pd/", "", func(k string, _ []byte) bool {
+		parts := strings.Split(k, "/")
+		if len(parts) >= 5 && parts[3] == key {
+			keys = append(keys, k)
+		}
+		return true
+	}); err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if err := tx.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func deletedNotFound(name string) error {
+	return arca.Errorf(arca.KindNotFound, "DeletedVaultNotFound", "The deleted vault '%s' was not found.", name)
+}
+
+// ListDeletedVaults implements arca.VaultService.
+func (s *Service) ListDeletedVaults(ctx context.Context) ([]*arca.DeletedVault, error) {
+	var out []*arca.DeletedVault
+	err := s.Store.View(ctx, func(r storage.Reader) error {
+		var derr error
+		err := r.Scan(deletedPrefix, "", func(_ string, b []byte) bool {
+			var d arca.DeletedVault
+			if derr = json.Unmarshal(b, &d); derr != nil {
+				return false
+			}
+			out = append(out, &d)
+			return true
+		})
+		if err != nil {
+			return err
+		}
+		return derr
+	})
+	if err != nil {
+		return nil, arca.Internal(err)
+	}
+	return out, nil
+}
+
+// DeletedVault implements arca.VaultService.
+func (s *Service) DeletedVault(ctx context.Context, name string) (*arca.DeletedVault, error) {
+	var d arca.DeletedVault
+	err := s.Store.View(ctx, func(r storage.Reader) error {
+		b, err := r.Get(deletedPrefix + strings.ToLower(name))
+		if errors.Is(err, storage.ErrNotFound) {
+			return deletedNotFound(name)
+		} else if err != nil {
+			return err
+		}
+		return json.Unmarshal(b, &d)
+	})
+	if err != nil {
+		return nil, wrap(err)
+	}
+	return &d, nil
+}
+
+// PurgeDeletedVault implements arca.VaultService. Purge protection refuses
+// the purge until the scheduled purge date.
+func (s *Service) PurgeDeletedVault(ctx context.Context, name string) error {
+	key := strings.ToLower(name)
+	now := s.Clock.Now()
+	return wrap(s.Store.Update(ctx, func(tx storage.Tx) error {
+		b, err := tx.Get(deletedPrefix + key)
+		if errors.Is(err, storage.ErrNotFound) {
+			return deletedNotFound(name)
+		} else if err != nil {
+			return err
+		}
+		var d arca.DeletedVault
+		if err := json.Unmarshal(b, &d); err != nil {
+			return err
+		}
+		if d.Vault.PurgeProtection && now.Before(d.ScheduledPurgeDate) {
+			return arca.Errorf(arca.KindConflict, "ConflictError",
+				"Operation 'DeletedVaultPurge' is not allowed as vault '%s' has purge protection enabled. It will be purged automatically on %s.",
+				d.Vault.Name, d.ScheduledPurgeDate.UTC().Format(time.RFC3339))
+		}
+		if err := tx.Delete(deletedPrefix + key); err != nil {
+			return err
+		}
+		return purgeData(tx, key)
+	}))
+}
+
+// RecoverDeletedVault implements arca.VaultService.
+func (s *Service) RecoverDeletedVault(ctx context.Context, name string) (*arca.Vault, error) {
+	key := strings.ToLower(name)
+	var v arca.Vault
+	err := s.Store.Update(ctx, func(tx storage.Tx) error {
+		b, err := tx.Get(deletedPrefix + key)
+		if errors.Is(err, storage.ErrNotFound) {
+			return deletedNotFound(name)
+		} else if err != nil {
+			return err
+		}
+		var d arca.DeletedVault
+		if err := json.Unmarshal(b, &d); err != nil {
+			return err
+		}
+		v = d.Vault
+		vb, err := json.Marshal(&v)
+		if err != nil {
+			return err
+		}
+		if err := tx.Delete(deletedPrefix + key); err != nil {
+			return err
+		}
+		return tx.Put(prefix+key, vb)
+	})
+	s.forget(key)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	return &v, nil
+}
+
+// PurgeExpired purges deleted vaults whose scheduled purge date has passed.
+func (s *Service) PurgeExpired(ctx context.Context) (int, error) {
+	ds, err := s.ListDeletedVaults(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	now := s.Clock.Now()
+	for _, d := range ds {
+		if !now.Before(d.ScheduledPurgeDate) {
+			if err := s.PurgeDeletedVault(ctx, d.Vault.Name); err != nil && arca.KindOf(err) != arca.KindNotFound {
+				return n, err
+			}
+			n++
+		}
+	}
+	return n, nil
 }

@@ -99,8 +99,9 @@ func newVaultCmd() *cobra.Command {
 				if sku != "standard" && sku != "premium" {
 					return fmt.Errorf("--sku must be standard or premium")
 				}
-				err := a.Vaults.CreateVault(ctx, &arca.Vault{Name: args[0], TenantID: a.Deployment.TenantID, SKU: sku,
-					RetentionDays: retention, PurgeProtection: purgeProtection})
+				v := a.newVault(args[0], sku)
+				v.RetentionDays, v.PurgeProtection = retention, purgeProtection
+				err := a.Vaults.CreateVault(ctx, v)
 				if err != nil {
 					return err
 				}

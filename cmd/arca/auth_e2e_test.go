@@ -233,7 +233,8 @@ func TestTokenEndpointErrors(t *testing.T) {
 	}{
 		{"/adfs/oauth2/token", form("grant_type", "client_credentials", "client_id", id, "client_secret", "wrong", "scope", scope), 401, "invalid_client"},
 		{"/adfs/oauth2/token", form("grant_type", "client_credentials", "client_id", "00000000-0000-0000-0000-000000000000", "client_secret", "x", "scope", scope), 400, "unauthorized_client"},
-		{"/adfs/oauth2/token", form("grant_type", "password", "client_id", id, "scope", scope), 400, "unsupported_grant_type"},
+		{"/adfs/oauth2/token", form("grant_type", "urn:ietf:params:oauth:grant-type:saml1_1-bearer", "client_id", id, "scope", scope), 400, "unsupported_grant_type"},
+		{"/adfs/oauth2/token", form("grant_type", "password", "client_id", id, "scope", scope), 400, "invalid_request"},
 		{"/adfs/oauth2/token", form("grant_type", "client_credentials", "client_id", id, "client_secret", f.creds.ClientSecret, "scope", "https://evil.example/.default"), 400, "invalid_resource"},
 		{"/nosuchtenant/oauth2/v2.0/token", form("grant_type", "client_credentials", "client_id", id, "client_secret", f.creds.ClientSecret, "scope", scope), 400, "invalid_request"},
 		{"/" + f.r.App.Deployment.TenantID + "/oauth2/v2.0/token", form("grant_type", "client_credentials", "client_id", id, "client_secret", f.creds.ClientSecret, "scope", "https://vault.localhost:"+f.port()), 400, "invalid_scope"},

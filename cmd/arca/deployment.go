@@ -17,6 +17,7 @@ import (
 	"github.com/arcakv/arca/identity"
 	"github.com/arcakv/arca/keys"
 	"github.com/arcakv/arca/keystore/soft"
+	"github.com/arcakv/arca/management"
 	"github.com/arcakv/arca/objects"
 	"github.com/arcakv/arca/pki"
 	"github.com/arcakv/arca/secrets"
@@ -40,6 +41,7 @@ type Deployment struct {
 	DevClientID     string `json:"devClientId"`
 	ManagedClientID string `json:"managedIdentityClientId"`
 	DefaultVault    string `json:"defaultVault"`
+	SubscriptionID  string `json:"subscriptionId"`
 	DNSSuffix       string `json:"dnsSuffix"`
 	Port            int    `json:"port"`
 }
@@ -61,6 +63,7 @@ type App struct {
 	Certs      *certificates.Service
 	Directory  *identity.Directory
 	Tokens     *identity.Tokens
+	Management *management.Service
 	CA         *pki.CA
 	Deployment Deployment
 	Clock      arca.Clock
@@ -147,6 +150,7 @@ func openApp(ctx context.Context, dir string, clock arca.Clock, defaultVault str
 	a.Keys = keys.New(store, soft.New(rand.Reader), store, clock, rand.Reader)
 	a.Directory = &identity.Directory{Store: store, Clock: clock, Rand: rand.Reader}
 	a.Tokens = &identity.Tokens{Store: store, Clock: clock}
+	a.Management = &management.Service{Store: store, Clock: clock, Rand: rand.Reader}
 	if err := a.init(ctx, defaultVault); err != nil {
 		store.Close()
 		return nil, err
@@ -202,18 +206,78 @@ func (a *App) init(ctx context.Context, defaultVault string) error {
 		}
 		a.Deployment.DevClientID, a.Deployment.ManagedClientID = sp.AppID, mi.AppID
 	}
+	if a.Deployment.SubscriptionID == "" {
+		sub, err := a.Management.CreateSubscription(ctx, "Arca", t.ID, a.devObjectID(ctx))
+		if err != nil {
+			return err
+		}
+		a.Deployment.SubscriptionID = sub.ID
+	}
+	if err := a.ensureGroup(ctx, DefaultResourceGroup); err != nil {
+		return err
+	}
 	if a.Deployment.DefaultVault == "" {
 		if defaultVault == "" {
 			defaultVault = "arca"
 		}
 		// Premium, so HSM key types work out of the box (the SDK suites use them).
-		err := a.Vaults.CreateVault(ctx, &arca.Vault{Name: defaultVault, TenantID: t.ID, SKU: "premium"})
+		err := a.Vaults.CreateVault(ctx, a.newVault(defaultVault, "premium"))
 		if err != nil && arca.KindOf(err) != arca.KindConflict {
 			return err
 		}
 		a.Deployment.DefaultVault = strings.ToLower(defaultVault)
 	}
+	if err := a.placeVaults(ctx); err != nil {
+		return err
+	}
 	return a.saveDeployment()
+}
+
+// DefaultResourceGroup holds the default vault and vaults created offline.
+const (
+	DefaultResourceGroup = "arca"
+	DefaultLocation      = "local"
+)
+
+func (a *App) devObjectID(ctx context.Context) string {
+	if sp, err := a.Directory.ServicePrincipal(ctx, a.Deployment.DevClientID); err == nil {
+		return sp.ObjectID
+	}
+	return ""
+}
+
+func (a *App) ensureGroup(ctx context.Context, name string) error {
+	if _, err := a.Management.ResourceGroup(ctx, a.Deployment.SubscriptionID, name); err == nil {
+		return nil
+	}
+	_, _, err := a.Management.PutResourceGroup(ctx, &management.ResourceGroup{Subscription: a.Deployment.SubscriptionID,
+		Name: name, Location: DefaultLocation})
+	return err
+}
+
+// newVault is a vault of the default subscription and resource group.
+func (a *App) newVault(name, sku string) *arca.Vault {
+	return &arca.Vault{Name: name, TenantID: a.Deployment.TenantID, SKU: sku, Subscription: a.Deployment.SubscriptionID,
+		ResourceGroup: DefaultResourceGroup, Location: DefaultLocation}
+}
+
+// placeVaults puts vaults created before the management plane existed into
+// the default subscription's resource group "arca".
+func (a *App) placeVaults(ctx context.Context) error {
+	vs, err := a.Vaults.ListVaults(ctx)
+	if err != nil {
+		return err
+	}
+	for _, v := range vs {
+		if v.Subscription != "" {
+			continue
+		}
+		v.Subscription, v.ResourceGroup, v.Location = a.Deployment.SubscriptionID, DefaultResourceGroup, DefaultLocation
+		if err := a.Vaults.UpdateVault(ctx, v); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Close closes the store.
@@ -221,9 +285,14 @@ func (a *App) Close() error { return a.Store.Close() }
 
 // PurgeExpired purges every soft-deleted object whose retention has passed.
 func (a *App) PurgeExpired(ctx context.Context) (int, error) {
-	return objects.PurgeExpired(ctx, a.Store, a.Clock.Now(), map[string]objects.SideRecords{
+	nv, err := a.Vaults.PurgeExpired(ctx)
+	if err != nil {
+		return nv, err
+	}
+	n, err := objects.PurgeExpired(ctx, a.Store, a.Clock.Now(), map[string]objects.SideRecords{
 		"k": keys.PurgeSideRecords, "c": certificates.PurgeSideRecords,
 	})
+	return n + nv, err
 }
 
 // RotateDue rotates every key whose rotation policy says it is due.

@@ -54,6 +54,7 @@ func envLines(data string) (string, error) {
 		{"AZURE_AUTHORITY_HOST", authority},
 		{"AZURE_TENANT_ID", "adfs"},
 		{"ARCA_TENANT_ID", d.TenantID},
+		{"AZURE_SUBSCRIPTION_ID", d.SubscriptionID},
 		{"AZURE_CLIENT_ID", d.DevClientID},
 		{"AZURE_CLIENT_SECRET", c.ClientSecret},
 		{"IDENTITY_ENDPOINT", authority + "/msi/token"},

@@ -35,7 +35,7 @@ func newRootCmd() *cobra.Command {
 		},
 	}
 	root.PersistentFlags().StringVar(&configFile, "config", "", "JSON config file whose keys are flag names")
-	root.AddCommand(newServeCmd(), newInitCmd(), newEnvCmd(), newCACmd(), newVaultCmd(), newSPCmd(), newBenchCmd())
+	root.AddCommand(newServeCmd(), newInitCmd(), newEnvCmd(), newCACmd(), newVaultCmd(), newSPCmd(), newUserCmd(), newSubscriptionCmd(), newRoleCmd(), newBenchCmd())
 	return root
 }
 

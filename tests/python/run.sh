@@ -24,7 +24,7 @@ trap cleanup EXIT
 vault=${ARCA_TEST_VAULT:-arca}
 # the default vault and the extra vaults of conftest.EXTRA_VAULTS, in both DNS layouts
 hosts=()
-for v in "$vault" arca2 arcapp; do hosts+=("$v.vault.localhost" "$v.vault.azure.net"); done
+for v in "$vault" arca2 arcapp pymgmt pymgmt2; do hosts+=("$v.vault.localhost" "$v.vault.azure.net"); done
 make_hosts_file "$WORK/hosts" "${hosts[@]}"
 
 cd "$HERE"

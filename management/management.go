@@ -1,0 +1,488 @@
+// Package management holds the Azure Resource Manager state that is not a
+// vault: subscriptions, resource groups, and role assignments with the
+// built-in role definitions that authorise management-plane calls. Vaults
+// themselves live in package vaults; the rest package's ARM front end joins
+// the two.
+package management
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/arcakv/arca"
+	"github.com/arcakv/arca/storage"
+)
+
+// Storage keys.
+const (
+	subPrefix = "arm/sub/"
+	rgPrefix  = "arm/rg/" // arm/rg/<sub>/<lower name>
+	raPrefix  = "arm/ra/" // arm/ra/<lower assignment name>
+	opPrefix  = "arm/op/" // arm/op/<id>: completed asynchronous operations
+)
+
+// Subscription is an ARM subscription of the deployment's tenant.
+type Subscription struct {
+	ID          string    `json:"subscriptionId"`
+	DisplayName string    `json:"displayName"`
+	TenantID    string    `json:"tenantId"`
+	State       string    `json:"state"`
+	Created     time.Time `json:"created"`
+}
+
+// ResourceGroup is a resource group of a subscription.
+type ResourceGroup struct {
+	Subscription string            `json:"subscription"`
+	Name         string            `json:"name"`
+	Location     string            `json:"location"`
+	Tags         map[string]string `json:"tags,omitempty"`
+	ManagedBy    string            `json:"managedBy,omitempty"`
+	Created      time.Time         `json:"created"`
+}
+
+// RoleDefinition is a built-in Azure role.
+type RoleDefinition struct {
+	ID          string // GUID, as in Azure
+	Name        string // roleName
+	Description string
+	Actions     []string
+	NotActions  []string
+}
+
+// Built-in role definitions, with Azure's GUIDs.
+var (
+	Owner = RoleDefinition{ID: "8e3af657-a8ff-443c-a75c-2fe8c4bcb635", Name: "Owner",
+		Description: "Grants full access to manage all resources, including the ability to assign roles in Azure RBAC.",
+		Actions:     []string{"*"}}
+	Contributor = RoleDefinition{ID: "b24988ac-6180-42a0-ab88-20f7382dd24c", Name: "Contributor",
+		Description: "Grants full access to manage all resources, but does not allow you to assign roles in Azure RBAC.",
+		Actions:     []string{"*"},
+		NotActions: []string{"Microsoft.Authorization/*/Delete", "Microsoft.Authorization/*/Write",
+			"Microsoft.Authorization/elevateAccess/Action"}}
+	Reader = RoleDefinition{ID: "acdd72a7-3385-48ef-bd42-f606fba81ae7", Name: "Reader",
+		Description: "View all resources, but does not allow you to make any changes.", Actions: []string{"*/read"}}
+	KeyVaultContributor = RoleDefinition{ID: "f25e0fa2-a7c8-4377-a976-54943a77a395", Name: "Key Vault Contributor",
+		Description: "Lets you manage key vaults, but not access to them.",
+		Actions: []string{"Microsoft.Authorization/*/read", "Microsoft.KeyVault/*",
+			"Microsoft.Resources/deployments/*", "Microsoft.Resources/subscriptions/resourceGroups/read",
+			"Microsoft.Resources/subscriptions/read", "Microsoft.Resources/subscriptions/operationresults/read"}}
+	BuiltinRoles = []RoleDefinition{Owner, Contributor, Reader, KeyVaultContributor}
+)
+
+// RoleByID returns the built-in role with the GUID id (or a full
+// …/roleDefinitions/<id> resource id).
+func RoleByID(id string) (RoleDefinition, bool) {
+	if i := strings.LastIndexByte(id, '/'); i >= 0 {
+		id = id[i+1:]
+	}
+	for _, r := range BuiltinRoles {
+		if strings.EqualFold(r.ID, id) {
+			return r, true
+		}
+	}
+	return RoleDefinition{}, false
+}
+
+// Allows reports whether the role grants action (e.g.
+// "Microsoft.KeyVault/vaults/write").
+func (r RoleDefinition) Allows(action string) bool {
+	ok := false
+	for _, a := range r.Actions {
+		if actionMatch(a, action) {
+			ok = true
+		}
+	}
+	for _, a := range r.NotActions {
+		if actionMatch(a, action) {
+			return false
+		}
+	}
+	return ok
+}
+
+// actionMatch matches Azure action patterns: '*' matches any run of
+// characters, case-insensitively.
+func actionMatch(pattern, action string) bool {
+	p, a := strings.ToLower(pattern), strings.ToLower(action)
+	parts := strings.Split(p, "*")
+	if len(parts) == 1 {
+		return p == a
+	}
+	if !strings.HasPrefix(a, parts[0]) {
+		return false
+	}
+	a = a[len(parts[0]):]
+	for i, part := range parts[1:] {
+		if i == len(parts)-2 {
+			return strings.HasSuffix(a, part)
+		}
+		j := strings.Index(a, part)
+		if j < 0 {
+			return false
+		}
+		a = a[j+len(part):]
+	}
+	return true
+}
+
+// RoleAssignment grants a role to a principal at a scope.
+type RoleAssignment struct {
+	Name             string    `json:"name"` // GUID
+	Scope            string    `json:"scope"`
+	RoleDefinitionID string    `json:"roleDefinitionId"` // GUID
+	PrincipalID      string    `json:"principalId"`
+	PrincipalType    string    `json:"principalType,omitempty"`
+	Created          time.Time `json:"created"`
+	CreatedBy        string    `json:"createdBy,omitempty"`
+}
+
+// Service stores subscriptions, resource groups and role assignments.
+type Service struct {
+	Store storage.Backend
+	Clock arca.Clock
+	Rand  io.Reader
+}
+
+func getJSON(r storage.Reader, key string, out any) error {
+	b, err := r.Get(key)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, out)
+}
+
+func putJSON(tx storage.Tx, key string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return tx.Put(key, b)
+}
+
+func wrap(err error) error {
+	if err == nil || arca.KindOf(err) != arca.KindInternal {
+		return err
+	}
+	return arca.Internal(err)
+}
+
+func newUUID(r io.Reader) (string, error) {
+	var b [16]byte
+	if _, err := io.ReadFull(r, b[:]); err != nil {
+		return "", err
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	const hx = "0123456789abcdef"
+	out := make([]byte, 0, 36)
+	for i, c := range b {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			out = append(out, '-')
+		}
+		out = append(out, hx[c>>4], hx[c&15])
+	}
+	return string(out), nil
+}
+
+// SubscriptionNotFound is ARM's 404 for an unknown subscription.
+func SubscriptionNotFound(id string) error {
+	return arca.Errorf(arca.KindNotFound, "SubscriptionNotFound", "The subscription '%s' could not be found.", id)
+}
+
+// ResourceGroupNotFound is ARM's 404 for an unknown resource group.
+func ResourceGroupNotFound(name string) error {
+	return arca.Errorf(arca.KindNotFound, "ResourceGroupNotFound", "Resource group '%s' could not be found.", name)
+}
+
+// CreateSubscription creates a subscription of tenant and makes each of
+// owners (object ids) its Owner.
+func (s *Service) CreateSubscription(ctx context.Context, displayName, tenant string, owners ...string) (*Subscription, error) {
+	id, err := newUUID(s.Rand)
+	if err != nil {
+		return nil, arca.Internal(err)
+	}
+	sub := &Subscription{ID: id, DisplayName: displayName, TenantID: tenant, State: "Enabled", Created: s.Clock.Now().UTC()}
+	var ras []*RoleAssignment
+	for _, o := range owners {
+		if o == "" {
+			continue
+		}
+		n, err := newUUID(s.Rand)
+		if err != nil {
+			return nil, arca.Internal(err)
+		}
+		ras = append(ras, &RoleAssignment{Name: n, Scope: "/subscriptions/" + id, RoleDefinitionID: Owner.ID,
+			PrincipalID: o, Created: sub.Created})
+	}
+	err = s.Store.Update(ctx, func(tx storage.Tx) error {
+		if err := putJSON(tx, subPrefix+id, sub); err != nil {
+			return err
+		}
+		for _, ra := range ras {
+			if err := putJSON(tx, raPrefix+ra.Name, ra); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, arca.Internal(err)
+	}
+	return sub, nil
+}
+
+// Subscriptions lists every subscription.
+func (s *Service) Subscriptions(ctx context.Context) ([]*Subscription, error) {
+	var out []*Subscription
+	err := s.Store.View(ctx, func(r storage.Reader) error {
+		return r.Scan(subPrefix, "", func(_ string, b []byte) bool {
+			var sub Subscription
+			if json.Unmarshal(b, &sub) == nil {
+				out = append(out, &sub)
+			}
+			return true
+		})
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].Created.Before(out[j].Created) })
+	return out, wrap(err)
+}
+
+// Subscription returns one subscription.
+func (s *Service) Subscription(ctx context.Context, id string) (*Subscription, error) {
+	var sub Subscription
+	err := s.Store.View(ctx, func(r storage.Reader) error { return getJSON(r, subPrefix+strings.ToLower(id), &sub) })
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, SubscriptionNotFound(id)
+	}
+	if err != nil {
+		return nil, arca.Internal(err)
+	}
+	return &sub, nil
+}
+
+func rgKey(sub, name string) string {
+	return rgPrefix + strings.ToLower(sub) + "/" + strings.ToLower(name)
+}
+
+// ValidResourceGroupName follows ARM: 1-90 characters, alphanumerics,
+// underscores, parentheses, hyphens, periods (not ending in a period).
+func ValidResourceGroupName(n string) bool {
+	if n == "" || len(n) > 90 || strings.HasSuffix(n, ".") {
+		return false
+	}
+	for _, c := range n {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '_', c == '(', c == ')', c == '-', c == '.':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// PutResourceGroup creates or updates a group; created reports a creation.
+// An update keeps the group's original name casing and location.
+func (s *Service) PutResourceGroup(ctx context.Context, g *ResourceGroup) (created bool, out *ResourceGroup, err error) {
+	if !ValidResourceGroupName(g.Name) {
+		return false, nil, arca.Errorf(arca.KindInvalid, "InvalidResourceGroup",
+			"The provided resource group name '%s' has these invalid characters or is too long.", g.Name)
+	}
+	if g.Location == "" {
+		return false, nil, arca.Errorf(arca.KindInvalid, "LocationRequired", "The location property is required for this definition.")
+	}
+	err = s.Store.Update(ctx, func(tx storage.Tx) error {
+		created = false
+		if err := getJSON(tx, subPrefix+strings.ToLower(g.Subscription), &Subscription{}); errors.Is(err, storage.ErrNotFound) {
+			return SubscriptionNotFound(g.Subscription)
+		} else if err != nil {
+			return err
+		}
+		var old ResourceGroup
+		cur := *g
+		switch err := getJSON(tx, rgKey(g.Subscription, g.Name), &old); {
+		case errors.Is(err, storage.ErrNotFound):
+			created = true
+			cur.Created = s.Clock.Now().UTC()
+		case err != nil:
+			return err
+		default:
+			if !strings.EqualFold(old.Location, g.Location) {
+				return arca.Errorf(arca.KindInvalid, "InvalidResourceGroupLocation",
+					"Invalid resource group location '%s'. The Resource group already exists in location '%s'.", g.Location, old.Location)
+			}
+			cur.Name, cur.Location, cur.Created = old.Name, old.Location, old.Created
+		}
+		out = &cur
+		return putJSON(tx, rgKey(g.Subscription, g.Name), &cur)
+	})
+	if err != nil {
+		return false, nil, wrap(err)
+	}
+	return created, out, nil
+}
+
+// ResourceGroup returns one group.
+func (s *Service) ResourceGroup(ctx context.Context, sub, name string) (*ResourceGroup, error) {
+	var g ResourceGroup
+	err := s.Store.View(ctx, func(r storage.Reader) error { return getJSON(r, rgKey(sub, name), &g) })
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, ResourceGroupNotFound(name)
+	}
+	if err != nil {
+		return nil, arca.Internal(err)
+	}
+	return &g, nil
+}
+
+// ResourceGroups lists the groups of sub.
+func (s *Service) ResourceGroups(ctx context.Context, sub string) ([]*ResourceGroup, error) {
+	var out []*ResourceGroup
+	err := s.Store.View(ctx, func(r storage.Reader) error {
+		return r.Scan(rgPrefix+strings.ToLower(sub)+"/", "", func(_ string, b []byte) bool {
+			var g ResourceGroup
+			if json.Unmarshal(b, &g) == nil {
+				out = append(out, &g)
+			}
+			return true
+		})
+	})
+	return out, wrap(err)
+}
+
+// DeleteResourceGroup removes the group record (the caller deletes its
+// resources first) and the role assignments scoped inside it.
+func (s *Service) DeleteResourceGroup(ctx context.Context, sub, name string) error {
+	scope := strings.ToLower("/subscriptions/" + sub + "/resourceGroups/" + name)
+	return wrap(s.Store.Update(ctx, func(tx storage.Tx) error {
+		if _, err := tx.Get(rgKey(sub, name)); errors.Is(err, storage.ErrNotFound) {
+			return ResourceGroupNotFound(name)
+		} else if err != nil {
+			return err
+		}
+		var drop []string
+		if err := tx.Scan(raPrefix, "", func(k string, b []byte) bool {
+			var ra RoleAssignment
+			if json.Unmarshal(b, &ra) == nil && InScope(scope, ra.Scope) {
+				drop = append(drop, k)
+			}
+			return true
+		}); err != nil {
+			return err
+		}
+		for _, k := range append(drop, rgKey(sub, name)) {
+			if err := tx.Delete(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+}
+
+// InScope reports whether scope is outer or below it (case-insensitive, on
+// path-segment boundaries).
+func InScope(outer, scope string) bool {
+	o := strings.ToLower(strings.TrimSuffix(outer, "/"))
+	sc := strings.ToLower(strings.TrimSuffix(scope, "/"))
+	return o == "" || sc == o || strings.HasPrefix(sc, o+"/")
+}
+
+// CreateRoleAssignment stores ra (Name may be preset, as ARM's PUT does).
+// Re-creating an identical assignment is idempotent.
+func (s *Service) CreateRoleAssignment(ctx context.Context, ra *RoleAssignment) (*RoleAssignment, error) {
+	role, ok := RoleByID(ra.RoleDefinitionID)
+	if !ok {
+		return nil, arca.Errorf(arca.KindInvalid, "RoleDefinitionDoesNotExist", "The specified role definition with ID '%s' does not exist.", ra.RoleDefinitionID)
+	}
+	ra.RoleDefinitionID = role.ID
+	if ra.PrincipalID == "" {
+		return nil, arca.Errorf(arca.KindInvalid, "InvalidPrincipalId", "A valid principal ID must be provided for role assignment.")
+	}
+	if ra.Name == "" {
+		n, err := newUUID(s.Rand)
+		if err != nil {
+			return nil, arca.Internal(err)
+		}
+		ra.Name = n
+	}
+	ra.Name = strings.ToLower(ra.Name)
+	ra.Created = s.Clock.Now().UTC()
+	err := s.Store.Update(ctx, func(tx storage.Tx) error {
+		var dup error
+		if err := tx.Scan(raPrefix, "", func(k string, b []byte) bool {
+			var o RoleAssignment
+			if json.Unmarshal(b, &o) == nil && o.Name != ra.Name && strings.EqualFold(o.Scope, ra.Scope) &&
+				strings.EqualFold(o.PrincipalID, ra.PrincipalID) && o.RoleDefinitionID == ra.RoleDefinitionID {
+				dup = arca.Errorf(arca.KindConflict, "RoleAssignmentExists", "The role assignment already exists.")
+				return false
+			}
+			return true
+		}); err != nil {
+			return err
+		}
+		if dup != nil {
+			return dup
+		}
+		return putJSON(tx, raPrefix+ra.Name, ra)
+	})
+	if err != nil {
+		return nil, wrap(err)
+	}
+	return ra, nil
+}
+
+// RoleAssignments lists every assignment.
+func (s *Service) RoleAssignments(ctx context.Context) ([]*RoleAssignment, error) {
+	var out []*RoleAssignment
+	err := s.Store.View(ctx, func(r storage.Reader) error {
+		return r.Scan(raPrefix, "", func(_ string, b []byte) bool {
+			var ra RoleAssignment
+			if json.Unmarshal(b, &ra) == nil {
+				out = append(out, &ra)
+			}
+			return true
+		})
+	})
+	return out, wrap(err)
+}
+
+// DeleteRoleAssignment removes an assignment by name and returns it.
+func (s *Service) DeleteRoleAssignment(ctx context.Context, name string) (*RoleAssignment, error) {
+	var ra RoleAssignment
+	err := s.Store.Update(ctx, func(tx storage.Tx) error {
+		if err := getJSON(tx, raPrefix+strings.ToLower(name), &ra); errors.Is(err, storage.ErrNotFound) {
+			return arca.Errorf(arca.KindNotFound, "RoleAssignmentNotFound", "The role assignment '%s' is not found.", name)
+		} else if err != nil {
+			return err
+		}
+		return tx.Delete(raPrefix + strings.ToLower(name))
+	})
+	if err != nil {
+		return nil, wrap(err)
+	}
+	return &ra, nil
+}
+
+// Authorize checks that principal (an object id) holds a role granting
+// action at scope or above it; 403 AuthorizationFailed otherwise.
+func (s *Service) Authorize(ctx context.Context, principal, scope, action string) error {
+	ras, err := s.RoleAssignments(ctx)
+	if err != nil {
+		return err
+	}
+	for _, ra := range ras {
+		if !strings.EqualFold(ra.PrincipalID, principal) || !InScope(ra.Scope, scope) {
+			continue
+		}
+		if role, ok := RoleByID(ra.RoleDefinitionID); ok && role.Allows(action) {
+			return nil
+		}
+	}
+	return arca.Errorf(arca.KindForbidden, "AuthorizationFailed",
+		"The client with object id '%s' does not have authorization to perform action '%s' over scope '%s' or the scope is invalid. If access was recently granted, please refresh your credentials.",
+		principal, action, scope)
+}

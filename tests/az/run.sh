@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# The az CLI (latest azure-cli from PyPI, in $ARCA_CACHE/venv-az) against a fresh Arca:
+# cloud registration, service-principal and user sign-in, resource groups, vaults,
+# access policies by --upn/--spn/--object-id, data-plane secrets and keys, group
+# deletion, deleted vaults and purge. Everything runs in a private mount namespace
+# whose /etc/hosts resolves the vault host names; az gets its own AZURE_CONFIG_DIR.
+set -euo pipefail
+ARCA_LOG_TAG=tests/az
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/../../scripts/lib.sh"
+
+if [ "${ARCA_AZ_INNER:-0}" != 1 ]; then
+  bash "$ARCA_ROOT/scripts/setup-python.sh" az
+  ensure_arca_bin
+  WORK=$(mktemp -d)
+  cleanup() { stop_arca; [ "${ARCA_KEEP_DATA:-0}" = 1 ] && log "kept $WORK" || rm -rf "$WORK"; }
+  trap cleanup EXIT
+  port=$(free_port)
+  "$ARCA_BIN" init --data "$WORK/data" >/dev/null
+  USER_PW="Arca-$(python3 -c 'import secrets; print(secrets.token_urlsafe(12))')"
+  "$ARCA_BIN" user create --data "$WORK/data" --upn alice@arca.local --password "$USER_PW" >"$WORK/user.txt"
+  start_arca "$WORK/data" "$port"
+  make_hosts_file "$WORK/hosts" arca.vault.localhost azvault.vault.localhost azvault2.vault.localhost
+  set +e
+  in_ns "$WORK/hosts" env ARCA_AZ_INNER=1 WORK="$WORK" PORT="$port" USER_PW="$USER_PW" ARCA_BIN="$ARCA_BIN" \
+    bash "$HERE/run.sh"
+  rc=$?
+  set -e
+  [ $rc -eq 0 ] || { log "az suite failed ($rc); arca log tail:"; tail -30 "$ARCA_LOG" >&2; }
+  exit $rc
+fi
+
+# ---- inside the namespace ----
+eval "$("$ARCA_BIN" env --data "$WORK/data")"
+export AZURE_CONFIG_DIR=$WORK/azure AZURE_CORE_COLLECT_TELEMETRY=false AZURE_CORE_NO_COLOR=true \
+  AZURE_CORE_SURVEY_MESSAGE=false AZURE_CORE_ONLY_SHOW_ERRORS=true
+# az must not pick up the SDK variables of `arca env` (it has its own login)
+unset AZURE_CLIENT_ID AZURE_CLIENT_SECRET AZURE_TENANT_ID IDENTITY_ENDPOINT IDENTITY_HEADER
+CLIENT_ID=$("$ARCA_BIN" env --data "$WORK/data" | sed -n "s/^export AZURE_CLIENT_ID='\(.*\)'$/\1/p")
+CLIENT_SECRET=$("$ARCA_BIN" env --data "$WORK/data" | sed -n "s/^export AZURE_CLIENT_SECRET='\(.*\)'$/\1/p")
+AZ=$ARCA_CACHE/venv-az/bin/az
+n=0
+run() { # run DESCRIPTION az-args... ; prints the JSON output to $OUT
+  n=$((n + 1))
+  local shown="${*//$CLIENT_SECRET/***}"; log "[$n] az ${shown//$USER_PW/***}"
+  if ! OUT=$("$AZ" "$@" -o json 2>"$WORK/az.err"); then
+    log "FAILED: [$n]"; sed 's/^/  az| /' "$WORK/az.err" >&2; exit 1
+  fi
+}
+expect() { # expect JQ-EXPR: the last output must satisfy it
+  if ! jq -e "$1" >/dev/null <<<"$OUT"; then log "unexpected output for [$n] (want $1):"; echo "$OUT" >&2; exit 1; fi
+}
+
+A=https://localhost:$PORT
+cat >"$WORK/cloud.json" <<JSON
+{"endpoints": {"activeDirectory": "$A/adfs", "activeDirectoryResourceId": "https://management.localhost:$PORT/",
+  "activeDirectoryGraphResourceId": "https://graph.localhost:$PORT/", "resourceManager": "$A/",
+  "microsoftGraphResourceId": "$A/"},
+ "suffixes": {"keyvaultDns": ".vault.localhost:$PORT"}}
+JSON
+run cloud register -n Arca --cloud-config @"$WORK/cloud.json"
+run cloud set -n Arca
+
+# service principal
+run login --service-principal -u "$CLIENT_ID" --password="$CLIENT_SECRET" --tenant "$ARCA_TENANT_ID"
+expect ".[0].id == \"$AZURE_SUBSCRIPTION_ID\""
+run group create -n rg1 -l westus
+expect '.properties.provisioningState == "Succeeded"'
+run group exists -n rg1
+expect '. == true'
+run keyvault create -n azvault -g rg1 -l westus --enable-rbac-authorization false
+expect ".properties.vaultUri == \"https://azvault.vault.localhost:$PORT/\" and (.properties.accessPolicies | length) == 1"
+run keyvault set-policy -n azvault --upn alice@arca.local --secret-permissions delete get list set
+ALICE=$(sed -n 's/^OBJECT_ID=//p' "$WORK/user.txt")
+expect "any(.properties.accessPolicies[]; .objectId == \"$ALICE\" and (.permissions.secrets | sort) == [\"delete\",\"get\",\"list\",\"set\"])"
+run keyvault set-policy -n azvault --spn "$CLIENT_ID" --key-permissions get create list
+run keyvault set-policy -n azvault --object-id 0f0f0f0f-0000-4000-8000-000000000002 --certificate-permissions get
+expect 'any(.properties.accessPolicies[]; .objectId == "0f0f0f0f-0000-4000-8000-000000000002")'
+run keyvault show -n azvault
+run keyvault list
+expect 'map(.name) | index("azvault") != null'
+
+# data plane through the cloud's keyvault DNS suffix
+run keyvault secret set --vault-name azvault -n s1 --value v1
+run keyvault secret show --vault-name azvault -n s1
+expect '.value == "v1"'
+run keyvault secret list --vault-name azvault
+expect 'map(.name) == ["s1"]'
+run keyvault secret delete --vault-name azvault -n s1
+run keyvault secret list-deleted --vault-name azvault
+expect 'map(.name) == ["s1"]'
+run keyvault secret recover --vault-name azvault -n s1
+sleep 1
+run keyvault secret show --vault-name azvault -n s1
+expect '.value == "v1"'
+run keyvault secret delete --vault-name azvault -n s1
+sleep 1
+run keyvault secret purge --vault-name azvault -n s1
+run keyvault key create --vault-name azvault -n k1 --kty RSA
+run keyvault key show --vault-name azvault -n k1
+expect '.key.kty == "RSA"'
+
+# a user, device code: az prints the code; the person signs in on Arca's /devicelogin page
+run logout
+n=$((n + 1)); log "[$n] az login --use-device-code (sign-in page posted with curl)"
+"$AZ" login --use-device-code --tenant "$ARCA_TENANT_ID" -o json >"$WORK/dc.out" 2>"$WORK/dc.err" &
+dcpid=$!
+code=
+for _ in $(seq 1 100); do
+  code=$(grep -o 'enter the code [A-Z0-9]*' "$WORK/dc.err" 2>/dev/null | awk '{print $4}') || true
+  [ -n "$code" ] && break
+  kill -0 "$dcpid" 2>/dev/null || break
+  sleep 0.2
+done
+[ -n "$code" ] || { log "FAILED: [$n] no device code"; cat "$WORK/dc.err" >&2; kill "$dcpid" 2>/dev/null; exit 1; }
+curl -sS --fail --cacert "$REQUESTS_CA_BUNDLE" "$A/devicelogin" -o /dev/null
+curl -sS --fail --cacert "$REQUESTS_CA_BUNDLE" "$A/devicelogin" --data-urlencode "user_code=$code" \
+  --data-urlencode "username=alice@arca.local" --data-urlencode "password=$USER_PW" | grep -q 'id="done"' \
+  || { log "FAILED: [$n] sign-in page"; kill "$dcpid"; exit 1; }
+wait "$dcpid" || { log "FAILED: [$n]"; cat "$WORK/dc.err" >&2; exit 1; }
+OUT=$(cat "$WORK/dc.out"); expect '.[0].user.name == "alice@arca.local"'
+run group show -n rg1
+run logout
+
+# a user, interactive: az opens "a browser" ($BROWSER, tests/az/browser.sh) on Arca's
+# authorization page; the sign-in redirects to az's loopback listener (auth code + PKCE)
+run_browser() {
+  BROWSER="$HERE/browser.sh" ARCA_AZ_USER=alice@arca.local ARCA_AZ_PASSWORD="$USER_PW" \
+    ARCA_AZ_BROWSER_LOG="$WORK/browser.log" run "$@"
+}
+run_browser login --tenant "$ARCA_TENANT_ID"
+expect '.[0].user.name == "alice@arca.local"'
+run group show -n rg1
+run logout
+
+# a user: password sign-in (the first user is Owner of the default subscription)
+run login -u alice@arca.local --password="$USER_PW" --tenant "$ARCA_TENANT_ID"
+expect ".[0].user.name == \"alice@arca.local\""
+run account get-access-token
+run ad signed-in-user show
+expect ".id == \"$ALICE\""
+run keyvault create -n azvault2 -g rg1 -l westus --enable-rbac-authorization false
+expect "any(.properties.accessPolicies[]; .objectId == \"$ALICE\")"
+run keyvault secret set --vault-name azvault2 -n s2 --value v2
+run keyvault secret show --vault-name azvault2 -n s2
+expect '.value == "v2"'
+# DefaultAzureCredential with no SDK variables picks up the az login (AzureCliCredential)
+if [ -x "$ARCA_CACHE/venv/bin/python" ]; then
+  n=$((n + 1)); log "[$n] DefaultAzureCredential -> AzureCliCredential -> SecretClient"
+  PATH="$(dirname "$AZ"):$PATH" "$ARCA_CACHE/venv/bin/python" - "https://azvault2.vault.localhost:$PORT" <<'PY' || { log "FAILED: [$n]"; exit 1; }
+import sys
+from azure.identity import DefaultAzureCredential
+from azure.keyvault.secrets import SecretClient
+cred = DefaultAzureCredential()
+assert SecretClient(sys.argv[1], cred).get_secret("s2").value == "v2"
+print("  DefaultAzureCredential used", cred._successful_credential.__class__.__name__, file=sys.stderr)
+PY
+fi
+
+# delete the group: its vaults become deleted vaults; purge them
+run group delete -n rg1 --yes
+run group exists -n rg1
+expect '. == false'
+run keyvault list-deleted
+expect 'map(.name) | sort == ["azvault","azvault2"]'
+run keyvault purge -n azvault
+run keyvault purge -n azvault2 --location westus
+run keyvault list-deleted
+expect 'length == 0'
+log "az suite: $n commands OK ($("$AZ" version -o tsv --query '"azure-cli"' 2>/dev/null))"
