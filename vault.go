@@ -109,3 +109,12 @@ type VaultService interface {
 	PurgeDeletedVault(ctx context.Context, name string) error
 	RecoverDeletedVault(ctx context.Context, name string) (*Vault, error)
 }
+
+// ResourceID is the vault's Azure Resource Manager id, or "" for a vault
+// outside any subscription.
+func (v *Vault) ResourceID() string {
+	if v.Subscription == "" || v.ResourceGroup == "" {
+		return ""
+	}
+	return "/subscriptions/" + v.Subscription + "/resourceGroups/" + v.ResourceGroup + "/providers/Microsoft.KeyVault/vaults/" + v.Name
+}

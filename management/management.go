@@ -12,9 +12,11 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/arcakv/arca"
+	"github.com/arcakv/arca/authz"
 	"github.com/arcakv/arca/storage"
 )
 
@@ -47,11 +49,13 @@ type ResourceGroup struct {
 
 // RoleDefinition is a built-in Azure role.
 type RoleDefinition struct {
-	ID          string // GUID, as in Azure
-	Name        string // roleName
-	Description string
-	Actions     []string
-	NotActions  []string
+	ID             string // GUID, as in Azure
+	Name           string // roleName
+	Description    string
+	Actions        []string
+	NotActions     []string
+	DataActions    []string
+	NotDataActions []string
 }
 
 // Built-in role definitions, with Azure's GUIDs.
@@ -71,8 +75,21 @@ var (
 		Actions: []string{"Microsoft.Authorization/*/read", "Microsoft.KeyVault/*",
 			"Microsoft.Resources/deployments/*", "Microsoft.Resources/subscriptions/resourceGroups/read",
 			"Microsoft.Resources/subscriptions/read", "Microsoft.Resources/subscriptions/operationresults/read"}}
-	BuiltinRoles = []RoleDefinition{Owner, Contributor, Reader, KeyVaultContributor}
+	BuiltinRoles = append([]RoleDefinition{Owner, Contributor, Reader, KeyVaultContributor}, keyVaultDataRoles()...)
 )
+
+// keyVaultDataRoles are Key Vault's built-in data-plane roles (package
+// authz), assignable through ARM like any role; their management actions
+// are read-only.
+func keyVaultDataRoles() []RoleDefinition {
+	var out []RoleDefinition
+	for _, r := range authz.Builtin {
+		out = append(out, RoleDefinition{ID: r.ID, Name: r.Name, Description: r.Name + " (Key Vault data plane).",
+			Actions:     []string{"Microsoft.Authorization/*/read", "Microsoft.Resources/subscriptions/resourceGroups/read", "Microsoft.KeyVault/vaults/*/read", "Microsoft.KeyVault/vaults/read"},
+			DataActions: r.DataActions, NotDataActions: r.NotDataActions})
+	}
+	return out
+}
 
 // RoleByID returns the built-in role with the GUID id (or a full
 // …/roleDefinitions/<id> resource id).
@@ -93,41 +110,16 @@ func RoleByID(id string) (RoleDefinition, bool) {
 func (r RoleDefinition) Allows(action string) bool {
 	ok := false
 	for _, a := range r.Actions {
-		if actionMatch(a, action) {
+		if authz.Match(a, action) {
 			ok = true
 		}
 	}
 	for _, a := range r.NotActions {
-		if actionMatch(a, action) {
+		if authz.Match(a, action) {
 			return false
 		}
 	}
 	return ok
-}
-
-// actionMatch matches Azure action patterns: '*' matches any run of
-// characters, case-insensitively.
-func actionMatch(pattern, action string) bool {
-	p, a := strings.ToLower(pattern), strings.ToLower(action)
-	parts := strings.Split(p, "*")
-	if len(parts) == 1 {
-		return p == a
-	}
-	if !strings.HasPrefix(a, parts[0]) {
-		return false
-	}
-	a = a[len(parts[0]):]
-	for i, part := range parts[1:] {
-		if i == len(parts)-2 {
-			return strings.HasSuffix(a, part)
-		}
-		j := strings.Index(a, part)
-		if j < 0 {
-			return false
-		}
-		a = a[j+len(part):]
-	}
-	return true
 }
 
 // RoleAssignment grants a role to a principal at a scope.
@@ -146,7 +138,13 @@ type Service struct {
 	Store storage.Backend
 	Clock arca.Clock
 	Rand  io.Reader
+
+	gen atomic.Uint64
 }
+
+// Generation changes after every role assignment write, so authorisation
+// caches know when to drop their decisions.
+func (s *Service) Generation() uint64 { return s.gen.Load() }
 
 func getJSON(r storage.Reader, key string, out any) error {
 	b, err := r.Get(key)
@@ -432,6 +430,7 @@ func (s *Service) CreateRoleAssignment(ctx context.Context, ra *RoleAssignment) 
 	if err != nil {
 		return nil, wrap(err)
 	}
+	s.gen.Add(1)
 	return ra, nil
 }
 
@@ -464,6 +463,7 @@ func (s *Service) DeleteRoleAssignment(ctx context.Context, name string) (*RoleA
 	if err != nil {
 		return nil, wrap(err)
 	}
+	s.gen.Add(1)
 	return &ra, nil
 }
 

@@ -1280,7 +1280,7 @@ func roleDefJSON(scope string, r management.RoleDefinition) map[string]any {
 		"type": authzNS + "/roleDefinitions",
 		"properties": map[string]any{"roleName": r.Name, "type": "BuiltInRole", "description": r.Description,
 			"assignableScopes": []string{"/"}, "permissions": []any{map[string]any{"actions": r.Actions, "notActions": na,
-				"dataActions": []string{}, "notDataActions": []string{}}}},
+				"dataActions": nonNil(r.DataActions), "notDataActions": nonNil(r.NotDataActions)}}},
 	}
 }
 
@@ -1591,4 +1591,11 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request) {
 	default:
 		graphError(w, http.StatusBadRequest, "BadRequest", "Resource not found for the segment '"+segs[1]+"'.")
 	}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/arcakv/arca"
 	"github.com/arcakv/arca/attestation"
+	"github.com/arcakv/arca/audit"
 	"github.com/arcakv/arca/identity"
 	"github.com/arcakv/arca/management"
 )
@@ -59,6 +60,8 @@ type Server struct {
 	Keys         arca.KeyService
 	Certificates arca.CertificateService
 	Identity     *identity.Service
+	// Audit receives one record per request; nil disables auditing.
+	Audit *audit.Logger
 	// Management holds subscriptions, resource groups and role
 	// assignments; nil disables the management plane.
 	Management *management.Service
@@ -101,7 +104,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w}
 	h := w.Header()
-	h.Set("x-ms-request-id", requestID())
+	reqID := requestID()
+	h.Set("x-ms-request-id", reqID)
+	ri := &reqInfo{}
+	r = r.WithContext(withReqInfo(r.Context(), ri))
 	if id := r.Header.Get("x-ms-client-request-id"); id != "" && len(id) <= 128 {
 		h.Set("x-ms-client-request-id", id)
 	}
@@ -116,6 +122,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		s.Log.Info("request", "method", r.Method, "host", r.Host, "path", r.URL.Path,
 			"status", rec.status, "ms", time.Since(start).Milliseconds())
+		s.auditRequest(r, rec.status, start, reqID, ri)
 	}()
 	host := hostOnly(r.Host)
 	if name, ok := s.vaultName(host); ok {
@@ -202,6 +209,9 @@ func (s *Server) serveVault(w http.ResponseWriter, r *http.Request, name string)
 		writeError(w, r, s.Log, err)
 		return
 	}
+	if ri := reqInfoFrom(ctx); ri != nil {
+		ri.resource = s.vaultResourceID(v)
+	}
 	h := w.Header()
 	h.Set("Cache-Control", "no-cache")
 	h.Set("Pragma", "no-cache")
@@ -225,6 +235,9 @@ func (s *Server) serveVault(w http.ResponseWriter, r *http.Request, name string)
 	}
 	ctx = arca.WithPrincipal(ctx, p)
 	r = r.WithContext(ctx)
+	if ri := reqInfoFrom(ctx); ri != nil {
+		ri.principal = p
+	}
 
 	query, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
@@ -285,6 +298,9 @@ func (q *vaultRequest) fail(err error) { writeError(q.w, q.r, q.s.Log, err) }
 
 // authorize runs the single authorisation decision for op.
 func (q *vaultRequest) authorize(op arca.Operation, object string) bool {
+	if ri := reqInfoFrom(q.r.Context()); ri != nil {
+		ri.op = op
+	}
 	if err := q.s.Authorizer.Authorize(q.r.Context(), q.vault, q.principal, op, object); err != nil {
 		q.fail(err)
 		return false
@@ -297,4 +313,12 @@ func (q *vaultRequest) baseURL() string { return q.s.Config.VaultURL(q.vault.Nam
 
 func methodNotAllowed(method string) error {
 	return arca.Errorf(arca.KindMethod, "MethodNotAllowed", "HTTP %s not allowed", method)
+}
+
+// vaultResourceID is the vault's ARM id when it has one, else its URL.
+func (s *Server) vaultResourceID(v *arca.Vault) string {
+	if id := v.ResourceID(); id != "" {
+		return id
+	}
+	return s.Config.VaultURL(v.Name)
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/arcakv/arca"
@@ -30,7 +31,12 @@ type Service struct {
 
 	mu    sync.RWMutex
 	cache map[string]*arca.Vault
+	gen   atomic.Uint64
 }
+
+// Generation changes after every write to any vault (access policies
+// included), so authorisation caches know when to drop their decisions.
+func (s *Service) Generation() uint64 { return s.gen.Load() }
 
 var _ arca.VaultService = (*Service)(nil)
 
@@ -115,9 +121,7 @@ func (s *Service) CreateVault(ctx context.Context, v *arca.Vault) error {
 		}
 		return arca.Internal(err)
 	}
-	s.mu.Lock()
-	delete(s.cache, key)
-	s.mu.Unlock()
+	s.forget(key)
 	return nil
 }
 
@@ -159,6 +163,7 @@ func (s *Service) forget(key string) {
 	s.mu.Lock()
 	delete(s.cache, key)
 	s.mu.Unlock()
+	s.gen.Add(1)
 }
 
 // UpdateVault implements arca.VaultService.

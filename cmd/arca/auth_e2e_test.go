@@ -11,6 +11,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/pem"
+	"github.com/arcakv/arca"
 	"math/big"
 	"net/http"
 	"os"
@@ -183,6 +184,7 @@ func TestClientCertificateAssertion(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		f.grant("arca", sp.ObjectID, arca.Permissions{Secrets: []string{"get", "set"}})
 		cert, _ := x509.ParseCertificate(der)
 		cred, err := azidentity.NewClientCertificateCredential(f.r.App.Deployment.TenantID, sp.AppID, []*x509.Certificate{cert}, key,
 			&azidentity.ClientCertificateCredentialOptions{ClientOptions: f.clientOptions(), DisableInstanceDiscovery: true})

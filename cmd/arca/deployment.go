@@ -255,10 +255,25 @@ func (a *App) ensureGroup(ctx context.Context, name string) error {
 	return err
 }
 
-// newVault is a vault of the default subscription and resource group.
+// newVault is a vault of the default subscription and resource group whose
+// access policies give the development service principal and the managed
+// identity every permission (as `az keyvault create` grants its creator).
 func (a *App) newVault(name, sku string) *arca.Vault {
 	return &arca.Vault{Name: name, TenantID: a.Deployment.TenantID, SKU: sku, Subscription: a.Deployment.SubscriptionID,
-		ResourceGroup: DefaultResourceGroup, Location: DefaultLocation}
+		ResourceGroup: DefaultResourceGroup, Location: DefaultLocation, AccessPolicies: a.devPolicies(context.Background())}
+}
+
+// devPolicies grants "all" to the development identities.
+func (a *App) devPolicies(ctx context.Context) []arca.AccessPolicy {
+	all := []string{"all"}
+	var out []arca.AccessPolicy
+	for _, id := range []string{a.Deployment.DevClientID, a.Deployment.ManagedClientID} {
+		if sp, err := a.Directory.ServicePrincipal(ctx, id); err == nil {
+			out = append(out, arca.AccessPolicy{TenantID: a.Deployment.TenantID, ObjectID: sp.ObjectID,
+				Permissions: arca.Permissions{Keys: all, Secrets: all, Certificates: all, Storage: all}})
+		}
+	}
+	return out
 }
 
 // placeVaults puts vaults created before the management plane existed into

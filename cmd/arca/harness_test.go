@@ -159,3 +159,27 @@ func vaultWith(name, tenant string, retention int, purgeProtection bool) *arca.V
 func vaultWithSKU(name, tenant, sku string) *arca.Vault {
 	return &arca.Vault{Name: name, TenantID: tenant, SKU: sku}
 }
+
+// createVault creates v with access policies for the development identities.
+func (f *fixture) createVault(v *arca.Vault) {
+	f.t.Helper()
+	v.AccessPolicies = f.r.App.devPolicies(context.Background())
+	if err := f.r.App.Vaults.CreateVault(context.Background(), v); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// grant adds an access policy for objectID to vault.
+func (f *fixture) grant(vault, objectID string, perms arca.Permissions) {
+	f.t.Helper()
+	ctx := context.Background()
+	v, err := f.r.App.Vaults.Vault(ctx, vault)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	c := *v
+	c.AccessPolicies = append(append([]arca.AccessPolicy(nil), v.AccessPolicies...), arca.AccessPolicy{TenantID: v.TenantID, ObjectID: objectID, Permissions: perms})
+	if err := f.r.App.Vaults.UpdateVault(ctx, &c); err != nil {
+		f.t.Fatal(err)
+	}
+}

@@ -138,9 +138,7 @@ func TestKeyRulesGoSDK(t *testing.T) {
 	_, err = c.CreateKey(ctx, "sym", azkeys.CreateKeyParameters{Kty: to.Ptr(azkeys.KeyTypeOct)}, nil)
 	respErr(t, err, 400, "BadParameter")
 
-	if err := f.r.App.Vaults.CreateVault(ctx, vaultWithSKU("plain", f.r.App.Deployment.TenantID, "standard")); err != nil {
-		t.Fatal(err)
-	}
+	f.createVault(vaultWithSKU("plain", f.r.App.Deployment.TenantID, "standard"))
 	sc := f.keysClient("plain")
 	_, err = sc.CreateKey(ctx, "hsm", azkeys.CreateKeyParameters{Kty: to.Ptr(azkeys.KeyTypeRSAHSM)}, nil)
 	respErr(t, err, 400, "BadParameter")

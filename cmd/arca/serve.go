@@ -12,6 +12,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -20,6 +21,8 @@ import (
 	"encoding/json"
 	"github.com/arcakv/arca"
 	"github.com/arcakv/arca/attestation"
+	"github.com/arcakv/arca/audit"
+	"github.com/arcakv/arca/authz"
 	"github.com/arcakv/arca/certificates"
 	"github.com/arcakv/arca/identity"
 	"github.com/arcakv/arca/keys"
@@ -43,6 +46,8 @@ type serveOptions struct {
 	PurgeInterval time.Duration
 	TestAttest    bool
 	PprofAddr     string
+	AuditLog      string
+	AuditStdout   bool
 	AttestAuth    []string
 	Clock         arca.Clock // nil: the system clock
 	LogOutput     io.Writer  // nil: stderr
@@ -54,6 +59,7 @@ type Running struct {
 	Port    int
 	Handler *rest.Server
 	servers []*http.Server
+	audit   *audit.Logger
 	cancel  context.CancelFunc
 	done    chan struct{}
 }
@@ -92,6 +98,8 @@ func newServeCmd() *cobra.Command {
 	f.StringVar(&o.TLSKey, "tls-key", "", "PEM private key of --tls-cert")
 	f.BoolVar(&o.IMDS, "imds", true, "serve the IMDS managed identity endpoint to loopback callers")
 	f.StringVar(&o.LogLevel, "log-level", "info", "debug, info, warn or error")
+	f.StringVar(&o.AuditLog, "audit-log", "", "audit log file, rotated at 100 MiB, 5 kept (default DATA/audit/audit.log; \"off\" disables)")
+	f.BoolVar(&o.AuditStdout, "audit-stdout", false, "also write audit records to stdout")
 	f.StringVar(&o.PprofAddr, "pprof", "", "serve net/http/pprof on this loopback address (e.g. 127.0.0.1:6060); off by default")
 	f.BoolVar(&o.TestAttest, "test-attestation", false, "serve a test attestation authority at https://localhost:PORT/attestation and trust it for secure key release (development only)")
 	f.StringSliceVar(&o.AttestAuth, "attestation-authority", nil, "trusted attestation authority for key release, as URL=JWKS-FILE (repeatable)")
@@ -169,8 +177,9 @@ func startServer(ctx context.Context, o serveOptions) (*Running, error) {
 	}
 	resources := allowedResources(cfg)
 	h := &rest.Server{
-		Config: cfg, Vaults: app.Vaults, Management: app.Management, Secrets: app.Secrets, Keys: app.Keys, Certificates: app.Certs, Authorizer: arca.TenantAuthorizer{},
-		Clock: o.Clock, Log: log,
+		Config: cfg, Vaults: app.Vaults, Management: app.Management, Secrets: app.Secrets, Keys: app.Keys, Certificates: app.Certs,
+		Authorizer: &authz.Engine{Source: &authzSource{vaults: app.Vaults, mgmt: app.Management}},
+		Clock:      o.Clock, Log: log,
 		Identity: &identity.Service{Dir: app.Directory, Tokens: app.Tokens, Clock: o.Clock, ResourceOK: func(res string) bool {
 			return resources[strings.ToLower(strings.TrimSuffix(res, "/"))]
 		}},
@@ -184,9 +193,15 @@ func startServer(ctx context.Context, o serveOptions) (*Running, error) {
 		app.Close()
 		return nil, err
 	}
+	auditLog, err := o.openAudit()
+	if err != nil {
+		app.Close()
+		return nil, err
+	}
+	h.Audit = auditLog
 	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{*cert}, NextProtos: []string{"h2", "http/1.1"}}
 	runCtx, cancel := context.WithCancel(context.Background())
-	r := &Running{App: app, Port: port, Handler: h, cancel: cancel, done: make(chan struct{})}
+	r := &Running{App: app, Port: port, Handler: h, cancel: cancel, done: make(chan struct{}), audit: auditLog}
 	for _, ln := range lns {
 		srv := &http.Server{Handler: h, TLSConfig: tlsCfg.Clone(), // each server configures HTTP/2 on its own copy
 			ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
@@ -247,6 +262,10 @@ func (r *Running) Close() error {
 	}
 	r.cancel()
 	<-r.done
+	if err := r.audit.Close(); err != nil {
+		r.App.Close()
+		return err
+	}
 	return r.App.Close()
 }
 
@@ -339,4 +358,25 @@ func servePprof(ctx context.Context, addr string) error {
 	go func() { <-ctx.Done(); srv.Close() }()
 	go srv.Serve(ln)
 	return nil
+}
+
+// openAudit opens the audit sinks: the rotating file (unless "off") and
+// optionally stdout.
+func (o *serveOptions) openAudit() (*audit.Logger, error) {
+	var sinks []audit.Sink
+	path := o.AuditLog
+	if path == "" {
+		path = filepath.Join(o.Data, "audit", "audit.log")
+	}
+	if path != "off" {
+		f, err := audit.OpenFile(path, 100<<20, 5)
+		if err != nil {
+			return nil, err
+		}
+		sinks = append(sinks, f)
+	}
+	if o.AuditStdout {
+		sinks = append(sinks, audit.WriterSink{W: os.Stdout})
+	}
+	return audit.New(sinks...), nil
 }

@@ -1,0 +1,85 @@
+package rest
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/arcakv/arca"
+	"github.com/arcakv/arca/audit"
+)
+
+// reqInfo collects, during one request, what its audit record needs: the
+// operation the handler declared and the principal the token proved.
+type reqInfo struct {
+	op        arca.Operation
+	principal *arca.Principal
+	resource  string
+	policyHit *bool
+}
+
+type reqInfoKey struct{}
+
+func withReqInfo(ctx context.Context, ri *reqInfo) context.Context {
+	return context.WithValue(ctx, reqInfoKey{}, ri)
+}
+
+func reqInfoFrom(ctx context.Context) *reqInfo {
+	ri, _ := ctx.Value(reqInfoKey{}).(*reqInfo)
+	return ri
+}
+
+// auditRequest writes the request's audit record. It never logs bodies,
+// headers other than the user agent, or credential query parameters.
+func (s *Server) auditRequest(r *http.Request, status int, start time.Time, requestID string, ri *reqInfo) {
+	if s.Audit == nil {
+		return
+	}
+	host, _, _ := net.SplitHostPort(r.RemoteAddr)
+	op := string(ri.op)
+	switch {
+	case op != "":
+	case ri.resource != "":
+		op = "VaultRequest" // answered before any handler (challenge, bad api-version, unknown path)
+	default:
+		op = "TokenServiceRequest"
+	}
+	corr := r.Header.Get("x-ms-client-request-id")
+	if corr == "" || len(corr) > 128 {
+		corr = requestID
+	}
+	props := map[string]any{
+		"id":             "https://" + r.Host + r.URL.Path,
+		"requestUri":     requestURI(r),
+		"httpStatusCode": status,
+		"clientInfo":     trimUA(r.UserAgent()),
+	}
+	if ri.policyHit != nil {
+		props["isAccessPolicyMatch"] = *ri.policyHit
+	}
+	e := &audit.Event{
+		Time: start.UTC(), OperationName: op, OperationVersion: r.URL.Query().Get("api-version"), ResourceID: ri.resource,
+		ResultType: audit.ResultType(status), ResultSignature: http.StatusText(status),
+		DurationMs: time.Since(start).Milliseconds(), CallerIPAddress: host, CorrelationID: corr, Properties: props,
+	}
+	if p := ri.principal; p != nil {
+		e.Identity = &audit.Identity{Claim: map[string]string{"oid": p.ObjectID, "appid": p.AppID, "tid": p.TenantID}}
+	}
+	if err := s.Audit.Record(e); err != nil {
+		s.Log.Error("audit", "err", err)
+	}
+}
+
+func requestURI(r *http.Request) string {
+	u := *r.URL
+	u.Scheme, u.Host = "https", r.Host
+	return audit.RedactURI(&u)
+}
+
+func trimUA(ua string) string {
+	if len(ua) > 256 {
+		return ua[:256]
+	}
+	return ua
+}
