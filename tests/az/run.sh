@@ -90,11 +90,9 @@ run keyvault secret delete --vault-name azvault -n s1
 run keyvault secret list-deleted --vault-name azvault
 expect 'map(.name) == ["s1"]'
 run keyvault secret recover --vault-name azvault -n s1
-sleep 1
 run keyvault secret show --vault-name azvault -n s1
 expect '.value == "v1"'
 run keyvault secret delete --vault-name azvault -n s1
-sleep 1
 run keyvault secret purge --vault-name azvault -n s1
 run keyvault key create --vault-name azvault -n k1 --kty RSA
 run keyvault key show --vault-name azvault -n k1
@@ -139,6 +137,28 @@ expect ".[0].user.name == \"alice@arca.local\""
 run account get-access-token
 run ad signed-in-user show
 expect ".id == \"$ALICE\""
+# authorisation: the Python SDK (as alice, through her az login) is refused once her access policy
+# is removed, and reads again right after `az keyvault set-policy` grants get (no restart)
+run keyvault secret set --vault-name azvault -n s3 --value v3
+run keyvault delete-policy -n azvault --upn alice@arca.local
+sdk_get() { # sdk_get EXPECT(ok|forbidden)
+  n=$((n + 1)); log "[$n] Python SecretClient as alice: get s3 (expect $1)"
+  PATH="$(dirname "$AZ"):$PATH" "$ARCA_CACHE/venv/bin/python" - "https://azvault.vault.localhost:$PORT" "$1" <<'PY' || { log "FAILED: [$n]"; exit 1; }
+import sys
+from azure.core.exceptions import HttpResponseError
+from azure.identity import AzureCliCredential
+from azure.keyvault.secrets import SecretClient
+c = SecretClient(sys.argv[1], AzureCliCredential())
+try:
+    v = c.get_secret("s3").value
+    assert sys.argv[2] == "ok" and v == "v3", v
+except HttpResponseError as e:
+    assert sys.argv[2] == "forbidden" and e.status_code == 403 and e.error.code == "Forbidden", (e.status_code, e.error and e.error.code)
+PY
+}
+sdk_get forbidden
+run keyvault set-policy -n azvault --upn alice@arca.local --secret-permissions get
+sdk_get ok
 run keyvault create -n azvault2 -g rg1 -l westus --enable-rbac-authorization false
 expect "any(.properties.accessPolicies[]; .objectId == \"$ALICE\")"
 run keyvault secret set --vault-name azvault2 -n s2 --value v2
