@@ -23,7 +23,7 @@ vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 
 test-go: ## Unit, conformance and in-process end-to-end tests (race detector on)
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 20m ./...
 
 # Every Fuzz target, a short run each (the seed corpora also run in test-go).
 fuzz: ## Fuzz smoke: each FuzzXxx for $(FUZZTIME)
