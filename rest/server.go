@@ -126,6 +126,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	host := hostOnly(r.Host)
 	if name, ok := s.vaultName(host); ok {
+		ri.resource = "https://" + host // replaced by the vault's ARM id once it is found
 		s.serveVault(rec, r, name)
 		return
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/arcakv/arca"
 	"github.com/arcakv/arca/storage"
+	"github.com/arcakv/arca/storage/bolt"
 	"github.com/spf13/cobra"
 )
 
@@ -86,7 +87,7 @@ func newCACmd() *cobra.Command {
 }
 
 func newVaultCmd() *cobra.Command {
-	v := &cobra.Command{Use: "vault", Short: "Manage vaults (offline: stop `arca serve` first)"}
+	v := &cobra.Command{Use: "vault", Short: "Manage vaults (create goes through the Resource Manager while `arca serve` runs)"}
 	var data, sku string
 	var retention int
 	var purgeProtection bool
@@ -95,10 +96,22 @@ func newVaultCmd() *cobra.Command {
 		Short: "Create a vault",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withApp(cmd, data, func(ctx context.Context, a *App) error {
-				if sku != "standard" && sku != "premium" {
-					return fmt.Errorf("--sku must be standard or premium")
+			if sku != "standard" && sku != "premium" {
+				return fmt.Errorf("--sku must be standard or premium")
+			}
+			if serving(data) {
+				// `arca serve` holds the store: go through its Resource Manager.
+				c, err := newARMClient(data)
+				if err != nil {
+					return err
 				}
+				if err := c.createVault(data, args[0], sku, retention, purgeProtection); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "Created vault %s\n", strings.ToLower(args[0]))
+				return nil
+			}
+			return withApp(cmd, data, func(ctx context.Context, a *App) error {
 				v := a.newVault(args[0], sku)
 				v.RetentionDays, v.PurgeProtection = retention, purgeProtection
 				err := a.Vaults.CreateVault(ctx, v)
@@ -223,4 +236,14 @@ func newSPCmd() *cobra.Command {
 	del.Flags().StringVar(&data, "data", "./arca-data", "data directory")
 	sp.AddCommand(create, list, del)
 	return sp
+}
+
+// serving reports whether `arca serve` holds the data directory's store.
+func serving(data string) bool {
+	db, err := bolt.Open(filepath.Join(data, dbFile))
+	if err == nil {
+		db.Close()
+		return false
+	}
+	return errors.Is(err, bolt.ErrLocked)
 }

@@ -175,3 +175,24 @@ func TestEveryHandlerOperationIsInTheTable(t *testing.T) {
 		t.Fatalf("found %d declared operations, the table has %d", n, len(authz.Operations))
 	}
 }
+
+// TestVaultCreateIsAnARMClientWhileServing: with `arca serve` holding the
+// store, `arca vault create` goes through the Resource Manager, and the new
+// vault serves the development identity at once.
+func TestVaultCreateIsAnARMClientWhileServing(t *testing.T) {
+	f := startArca(t)
+	cmd := newRootCmd()
+	cmd.SetArgs([]string{"vault", "create", "armvault", "--data", f.dir, "--sku", "standard"})
+	var out strings.Builder
+	cmd.SetOut(&out)
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.r.App.Vaults.Vault(context.Background(), "armvault"); err != nil {
+		t.Fatalf("vault not created: %v (%s)", err, out.String())
+	}
+	tok := f.token("https://vault.localhost:" + f.port() + "/.default")
+	if resp, body := f.do("PUT", f.vaultURL("armvault")+"/secrets/s?api-version=7.4", tok, `{"value":"v"}`); resp.StatusCode != 200 {
+		t.Fatalf("dev identity on the new vault: %d %s", resp.StatusCode, body)
+	}
+}
