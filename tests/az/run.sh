@@ -20,7 +20,7 @@ if [ "${ARCA_AZ_INNER:-0}" != 1 ]; then
   USER_PW="Arca-$(python3 -c 'import secrets; print(secrets.token_urlsafe(12))')"
   "$ARCA_BIN" user create --data "$WORK/data" --upn alice@arca.local --password "$USER_PW" >"$WORK/user.txt"
   start_arca "$WORK/data" "$port"
-  make_hosts_file "$WORK/hosts" arca.vault.localhost azvault.vault.localhost azvault2.vault.localhost
+  make_hosts_file "$WORK/hosts" arca.vault.localhost azvault.vault.localhost azvault2.vault.localhost azrbac.vault.localhost
   set +e
   in_ns "$WORK/hosts" env ARCA_AZ_INNER=1 WORK="$WORK" PORT="$port" USER_PW="$USER_PW" ARCA_BIN="$ARCA_BIN" \
     bash "$HERE/run.sh"
@@ -164,6 +164,27 @@ expect "any(.properties.accessPolicies[]; .objectId == \"$ALICE\")"
 run keyvault secret set --vault-name azvault2 -n s2 --value v2
 run keyvault secret show --vault-name azvault2 -n s2
 expect '.value == "v2"'
+# RBAC: in a vault with enableRbacAuthorization the Python SDK is refused (ForbiddenByRbac) until
+# `az role assignment create` gives alice a Key Vault data role on it; no restart
+run keyvault create -n azrbac -g rg1 -l westus --enable-rbac-authorization true
+RBAC_ID=$(jq -r .id <<<"$OUT")
+sdk_set() { # sdk_set EXPECT(ok|forbidden)
+  n=$((n + 1)); log "[$n] Python SecretClient as alice: set in an RBAC vault (expect $1)"
+  PATH="$(dirname "$AZ"):$PATH" "$ARCA_CACHE/venv/bin/python" - "https://azrbac.vault.localhost:$PORT" "$1" <<'PY' || { log "FAILED: [$n]"; exit 1; }
+import sys
+from azure.core.exceptions import HttpResponseError
+from azure.identity import AzureCliCredential
+from azure.keyvault.secrets import SecretClient
+c = SecretClient(sys.argv[1], AzureCliCredential())
+try:
+    assert c.set_secret("r1", "rv").value == "rv" and sys.argv[2] == "ok"
+except HttpResponseError as e:
+    assert sys.argv[2] == "forbidden" and e.status_code == 403 and "ForbiddenByRbac" in str(e), (e.status_code, str(e)[:300])
+PY
+}
+sdk_set forbidden
+run role assignment create --role "Key Vault Secrets Officer" --assignee-object-id "$ALICE" --assignee-principal-type User --scope "$RBAC_ID"
+sdk_set ok
 # DefaultAzureCredential with no SDK variables picks up the az login (AzureCliCredential)
 if [ -x "$ARCA_CACHE/venv/bin/python" ]; then
   n=$((n + 1)); log "[$n] DefaultAzureCredential -> AzureCliCredential -> SecretClient"
@@ -182,9 +203,10 @@ run group delete -n rg1 --yes
 run group exists -n rg1
 expect '. == false'
 run keyvault list-deleted
-expect 'map(.name) | sort == ["azvault","azvault2"]'
+expect 'map(.name) | sort == ["azrbac","azvault","azvault2"]'
 run keyvault purge -n azvault
 run keyvault purge -n azvault2 --location westus
+run keyvault purge -n azrbac
 run keyvault list-deleted
 expect 'length == 0'
 log "az suite: $n commands OK ($("$AZ" version -o tsv --query '"azure-cli"' 2>/dev/null))"
