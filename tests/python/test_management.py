@@ -41,13 +41,23 @@ def clients(arca, credential):
     return (ResourceManagementClient(credential, sub, **kw), KeyVaultManagementClient(credential, sub, **kw))
 
 
+def my_oid(arca, credential):
+    """The object id of the identity the tests run as: what the seed tells the reader to look up in
+    the portal and paste into OBJECT_ID (read here from the token's oid claim)."""
+    import base64, json
+    port = arca.authority.rsplit(":", 1)[1] if arca.authority.count(":") == 2 else ""
+    tok = credential.get_token(f"https://management.localhost{':' + port if port else ''}/.default").token
+    payload = tok.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["oid"]
+
+
 def test_seed_management_example(arca, credential, clients):
     """The seed document's example: create a vault with an access policy, then use it."""
     resource_client, kv_client = clients
     GROUP_NAME = "rg-seed"
     KV_NAME = SEED_VAULT
     resource_client.resource_groups.create_or_update(GROUP_NAME, {"location": "eastus"})
-    OBJECT_ID = "00000000-0000-0000-0000-000000000000"
+    OBJECT_ID = my_oid(arca, credential)  # the seed: "Find this number in the portal"
 
     # --- the seed's code (create_or_update is begin_create_or_update in today's SDK) ---
     vault = kv_client.vaults.begin_create_or_update(
@@ -112,7 +122,9 @@ def test_management_and_recovery_samples(arca, credential, clients):
     assert avail.name_available
     params = {"location": "westus", "properties": {
         "sku": {"family": "A", "name": "standard"}, "tenant_id": os.environ["ARCA_TENANT_ID"],
-        "access_policies": [], "enable_soft_delete": True, "soft_delete_retention_in_days": 7}}
+        "access_policies": [{"tenant_id": os.environ["ARCA_TENANT_ID"], "object_id": my_oid(arca, credential),
+                             "permissions": {"secrets": ["all"]}}],
+        "enable_soft_delete": True, "soft_delete_retention_in_days": 7}}
     vault = kv_client.vaults.begin_create_or_update(group, SAMPLE_VAULT, params).result()
     assert vault.properties.soft_delete_retention_in_days == 7
     assert not kv_client.vaults.check_name_availability({"name": SAMPLE_VAULT, "type": "Microsoft.KeyVault/vaults"}).name_available
