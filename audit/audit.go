@@ -61,6 +61,9 @@ var credentialParams = map[string]bool{"code": true, "client_secret": true, "cli
 
 // RedactURI drops query parameters that could carry credentials.
 func RedactURI(u *url.URL) string {
+	if !mayCarryCredentials(u.RawQuery) && u.User == nil {
+		return u.String() // the common case: nothing to redact, no re-encoding
+	}
 	q := u.Query()
 	for k := range q {
 		if credentialParams[strings.ToLower(k)] {
@@ -88,6 +91,16 @@ func RedactURI(u *url.URL) string {
 	out.RawQuery = b.String()
 	out.User = nil
 	return out.String()
+}
+
+func mayCarryCredentials(rawQuery string) bool {
+	lq := strings.ToLower(rawQuery)
+	for k := range credentialParams {
+		if strings.Contains(lq, k) {
+			return true
+		}
+	}
+	return false
 }
 
 // ResultType maps an HTTP status to the AuditEvent result type.

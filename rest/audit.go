@@ -4,6 +4,8 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/arcakv/arca"
@@ -59,7 +61,7 @@ func (s *Server) auditRequest(r *http.Request, status int, start time.Time, requ
 		props["isAccessPolicyMatch"] = *ri.policyHit
 	}
 	e := &audit.Event{
-		Time: start.UTC(), OperationName: op, OperationVersion: r.URL.Query().Get("api-version"), ResourceID: ri.resource,
+		Time: start.UTC(), OperationName: op, OperationVersion: apiVersionOf(r.URL.RawQuery), ResourceID: ri.resource,
 		ResultType: audit.ResultType(status), ResultSignature: http.StatusText(status),
 		DurationMs: time.Since(start).Milliseconds(), CallerIPAddress: host, CorrelationID: corr, Properties: props,
 	}
@@ -82,4 +84,17 @@ func trimUA(ua string) string {
 		return ua[:256]
 	}
 	return ua
+}
+
+// apiVersionOf finds the api-version in a raw query without parsing it all.
+func apiVersionOf(raw string) string {
+	for _, kv := range strings.Split(raw, "&") {
+		k, v, _ := strings.Cut(kv, "=")
+		if k == "api-version" || k == "api%2Dversion" || k == "api%2dversion" {
+			if u, err := url.QueryUnescape(v); err == nil {
+				return u
+			}
+		}
+	}
+	return ""
 }
