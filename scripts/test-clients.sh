@@ -23,6 +23,17 @@ export ARCA_BIN
 SUITES=${ARCA_CLIENT_SUITES:-python quickstart legacy az browser js golive python-pinned js-pinned golive-pinned}
 results=() failed=0 passed=0
 
+# Command-line tools the runners use (part of the machine image; installed from
+# Debian's packages if a machine lacks them).
+missing=()
+for t in jq curl openssl unshare; do command -v "$t" >/dev/null || missing+=("$t"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  pkgs=(); for t in "${missing[@]}"; do case $t in unshare) pkgs+=(util-linux) ;; *) pkgs+=("$t") ;; esac; done
+  log "installing ${pkgs[*]} with apt-get"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${pkgs[@]}" >/dev/null \
+    || { echo "client-suites: 0 passed, 1 failed"; exit 1; }
+fi
+
 # Install everything once up front (each runner would do it again; after this the
 # runners only check). A failed install fails the whole run.
 case " $SUITES " in *" python"*|*" quickstart "*|*" az "*)
