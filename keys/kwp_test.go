@@ -2,7 +2,11 @@ package keys
 
 import (
 	"bytes"
+	"crypto/aes"
+	"crypto/subtle"
+	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"testing"
 )
 
@@ -45,4 +49,52 @@ func FuzzKWP(f *testing.F) {
 			t.Logf("random blob unwrapped")
 		}
 	})
+}
+
+// kwpUnwrap reverses kwpWrap (the unwrapping side lives in the target
+// environment; tests use it to check what Arca releases).
+func kwpUnwrap(kek, ct []byte) ([]byte, error) {
+	block, err := aes.NewCipher(kek)
+	if err != nil {
+		return nil, err
+	}
+	if len(ct) < 16 || len(ct)%8 != 0 {
+		return nil, errors.New("kwp: bad ciphertext length")
+	}
+	var a [8]byte
+	var r []byte
+	if len(ct) == 16 {
+		out := make([]byte, 16)
+		block.Decrypt(out, ct)
+		copy(a[:], out[:8])
+		r = out[8:]
+	} else {
+		n := len(ct)/8 - 1
+		copy(a[:], ct[:8])
+		r = append([]byte(nil), ct[8:]...)
+		var b [16]byte
+		for j := 5; j >= 0; j-- {
+			for i := n - 1; i >= 0; i-- {
+				t := uint64(n*j + i + 1)
+				binary.BigEndian.PutUint64(b[:8], binary.BigEndian.Uint64(a[:])^t)
+				copy(b[8:], r[i*8:i*8+8])
+				block.Decrypt(b[:], b[:])
+				copy(a[:], b[:8])
+				copy(r[i*8:], b[8:])
+			}
+		}
+	}
+	if subtle.ConstantTimeCompare(a[:4], []byte{0xA6, 0x59, 0x59, 0xA6}) != 1 {
+		return nil, errors.New("kwp: integrity check failed")
+	}
+	mli := int(binary.BigEndian.Uint32(a[4:]))
+	if mli > len(r) || mli <= len(r)-8 {
+		return nil, errors.New("kwp: bad length")
+	}
+	for _, z := range r[mli:] {
+		if z != 0 {
+			return nil, errors.New("kwp: bad padding")
+		}
+	}
+	return r[:mli], nil
 }

@@ -57,19 +57,5 @@ func (s *Service) RestoreManaged(ctx context.Context, vault *arca.Vault, name, l
 
 // ManagedExists reports whether name is in use by a key, active or deleted.
 func (s *Service) ManagedExists(ctx context.Context, vault *arca.Vault, name string) (bool, error) {
-	return exists(ctx, &s.c, vault, name)
-}
-
-func exists(ctx context.Context, c *objects.Collection[arca.KeyVersion, *arca.KeyVersion], vault *arca.Vault, name string) (bool, error) {
-	if _, err := c.Latest(ctx, vault, name); err == nil {
-		return true, nil
-	} else if arca.KindOf(err) != arca.KindNotFound {
-		return false, err
-	}
-	if _, err := c.GetDeleted(ctx, vault, name); err == nil {
-		return true, nil
-	} else if arca.KindOf(err) != arca.KindNotFound {
-		return false, err
-	}
-	return false, nil
+	return s.c.Exists(ctx, vault, name)
 }

@@ -257,6 +257,23 @@ func (c *Collection[T, PT]) Latest(ctx context.Context, vault *arca.Vault, name 
 	return latest, Wrap(err)
 }
 
+// Exists reports whether name is in use, active or soft-deleted.
+func (c *Collection[T, PT]) Exists(ctx context.Context, vault *arca.Vault, name string) (bool, error) {
+	var found bool
+	err := c.Store.View(ctx, func(r storage.Reader) error {
+		for _, k := range []string{c.headKey(vault, name), c.delKey(vault, name)} {
+			if _, err := r.Get(k); err == nil {
+				found = true
+				return nil
+			} else if !errors.Is(err, storage.ErrNotFound) {
+				return err
+			}
+		}
+		return nil
+	})
+	return found, Wrap(err)
+}
+
 // Modify applies fn to a version of an active object and stores the result
 // (refreshing the head when it is the latest). Managed objects are refused
 // unless managed is set.

@@ -52,15 +52,5 @@ func (s *Service) RestoreManaged(ctx context.Context, vault *arca.Vault, name, l
 
 // ManagedExists reports whether name is in use by a secret, active or deleted.
 func (s *Service) ManagedExists(ctx context.Context, vault *arca.Vault, name string) (bool, error) {
-	if _, err := s.c.Latest(ctx, vault, name); err == nil {
-		return true, nil
-	} else if arca.KindOf(err) != arca.KindNotFound {
-		return false, err
-	}
-	if _, err := s.c.GetDeleted(ctx, vault, name); err == nil {
-		return true, nil
-	} else if arca.KindOf(err) != arca.KindNotFound {
-		return false, err
-	}
-	return false, nil
+	return s.c.Exists(ctx, vault, name)
 }

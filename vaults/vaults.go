@@ -127,11 +127,16 @@ func (s *Service) CreateVault(ctx context.Context, v *arca.Vault) error {
 
 // ListVaults implements arca.VaultService.
 func (s *Service) ListVaults(ctx context.Context) ([]*arca.Vault, error) {
-	var out []*arca.Vault
-	err := s.Store.View(ctx, func(r storage.Reader) error {
+	return scanAll[arca.Vault](ctx, s.Store, prefix)
+}
+
+// scanAll decodes every record under prefix.
+func scanAll[T any](ctx context.Context, store storage.Backend, prefix string) ([]*T, error) {
+	var out []*T
+	err := store.View(ctx, func(r storage.Reader) error {
 		var derr error
 		err := r.Scan(prefix, "", func(_ string, b []byte) bool {
-			var v arca.Vault
+			var v T
 			if derr = json.Unmarshal(b, &v); derr != nil {
 				return false
 			}
@@ -256,26 +261,7 @@ func deletedNotFound(name string) error {
 
 // ListDeletedVaults implements arca.VaultService.
 func (s *Service) ListDeletedVaults(ctx context.Context) ([]*arca.DeletedVault, error) {
-	var out []*arca.DeletedVault
-	err := s.Store.View(ctx, func(r storage.Reader) error {
-		var derr error
-		err := r.Scan(deletedPrefix, "", func(_ string, b []byte) bool {
-			var d arca.DeletedVault
-			if derr = json.Unmarshal(b, &d); derr != nil {
-				return false
-			}
-			out = append(out, &d)
-			return true
-		})
-		if err != nil {
-			return err
-		}
-		return derr
-	})
-	if err != nil {
-		return nil, arca.Internal(err)
-	}
-	return out, nil
+	return scanAll[arca.DeletedVault](ctx, s.Store, deletedPrefix)
 }
 
 // DeletedVault implements arca.VaultService.
