@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/arcakv/arca"
@@ -74,6 +75,8 @@ type Directory struct {
 	Store storage.Backend
 	Clock arca.Clock
 	Rand  io.Reader
+
+	gen atomic.Uint64 // see Generation
 }
 
 // NewUUID returns a random RFC 4122 version 4 UUID from r.

@@ -5,15 +5,18 @@ import (
 
 	"github.com/arcakv/arca"
 	"github.com/arcakv/arca/authz"
+	"github.com/arcakv/arca/identity"
 	"github.com/arcakv/arca/management"
 	"github.com/arcakv/arca/vaults"
 )
 
 // authzSource feeds the authorisation engine from the vaults (access
-// policies, RBAC mode) and the management plane (role assignments).
+// policies, RBAC mode), the management plane (role assignments) and the
+// directory (group membership).
 type authzSource struct {
 	vaults *vaults.Service
 	mgmt   *management.Service
+	dir    *identity.Directory
 }
 
 var _ authz.Source = (*authzSource)(nil)
@@ -43,7 +46,12 @@ func (s *authzSource) Assignments(ctx context.Context) ([]authz.RoleAssignment, 
 	return out, roles, nil
 }
 
-// Groups: the directory has no groups yet, so membership adds nothing.
-func (s *authzSource) Groups(context.Context, string, string) ([]string, error) { return nil, nil }
+// Groups returns the groups objectID belongs to, transitively. The
+// directory holds one tenant; a principal of another tenant has none.
+func (s *authzSource) Groups(ctx context.Context, _ string, objectID string) ([]string, error) {
+	return s.dir.MemberOf(ctx, objectID)
+}
 
-func (s *authzSource) Generation() uint64 { return s.vaults.Generation() + s.mgmt.Generation() }
+func (s *authzSource) Generation() uint64 {
+	return s.vaults.Generation() + s.mgmt.Generation() + s.dir.Generation()
+}

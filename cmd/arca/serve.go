@@ -178,7 +178,7 @@ func startServer(ctx context.Context, o serveOptions) (*Running, error) {
 	resources := allowedResources(cfg)
 	h := &rest.Server{
 		Config: cfg, Vaults: app.Vaults, Management: app.Management, Secrets: app.Secrets, Keys: app.Keys, Certificates: app.Certs,
-		Authorizer: &authz.Engine{Source: &authzSource{vaults: app.Vaults, mgmt: app.Management}},
+		Authorizer: &authz.Engine{Source: &authzSource{vaults: app.Vaults, mgmt: app.Management, dir: app.Directory}},
 		Clock:      o.Clock, Log: log,
 		Identity: &identity.Service{Dir: app.Directory, Tokens: app.Tokens, Clock: o.Clock, ResourceOK: func(res string) bool {
 			return resources[strings.ToLower(strings.TrimSuffix(res, "/"))]
