@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
+	"encoding/json"
 	"encoding/pem"
 	"github.com/arcakv/arca"
 	"math/big"
@@ -98,22 +99,47 @@ func TestTokenNegatives(t *testing.T) {
 	otherTenant, _, _ := f.r.App.Tokens.Issue("11111111-2222-3333-4444-555555555555", sp, "https://vault.localhost:"+f.port(), true, "1")
 	hs := signWith(t, []byte("0123456789abcdef0123456789abcdef"), kid, jose.HS256, claims)
 
-	cases := map[string]string{
-		"tampered signature": parts[0] + "." + parts[1] + "." + strings.Repeat("A", len(parts[2])),
-		"tampered payload":   parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(`{"aud":"x"}`)) + "." + parts[2],
-		"alg none":           none,
-		"HS256 with kid":     hs,
-		"foreign key":        signWith(t, foreign, kid, jose.RS256, claims),
-		"wrong audience":     f.token("https://management.localhost:" + f.port() + "/.default"),
-		"other tenant":       otherTenant,
-		"garbage":            "not-a-jwt",
+	// Tokens signed with Arca's own key whose claims are wrong.
+	signed := func(mutate func(c map[string]any)) string {
+		c := decodeClaims(t, good)
+		mutate(c)
+		payload, _ := json.Marshal(c)
+		tok, err := f.r.App.Tokens.SignJWS(payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
 	}
+	now := f.clock.Now().Unix()
+	cases := map[string]string{
+		"wrong issuer": signed(func(c map[string]any) { c["iss"] = "https://login.example.org/" + c["tid"].(string) + "/" }),
+		"issuer of another tenant": signed(func(c map[string]any) {
+			c["iss"] = "https://localhost:" + f.port() + "/11111111-2222-3333-4444-555555555555/v2.0"
+		}),
+		"expired (signed)":        signed(func(c map[string]any) { c["exp"] = now - 3600; c["nbf"] = now - 7200; c["iat"] = now - 7200 }),
+		"not yet valid":           signed(func(c map[string]any) { c["nbf"] = now + 3600; c["iat"] = now + 3600; c["exp"] = now + 7200 }),
+		"wrong audience (signed)": signed(func(c map[string]any) { c["aud"] = "https://vault.azure.net" }),
+		"tampered signature":      parts[0] + "." + parts[1] + "." + strings.Repeat("A", len(parts[2])),
+		"tampered payload":        parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(`{"aud":"x"}`)) + "." + parts[2],
+		"alg none":                none,
+		"HS256 with kid":          hs,
+		"foreign key":             signWith(t, foreign, kid, jose.RS256, claims),
+		"wrong audience":          f.token("https://management.localhost:" + f.port() + "/.default"),
+		"other tenant":            otherTenant,
+		"garbage":                 "not-a-jwt",
+	}
+	// The signed ones fail for the reason they were made for.
+	wantMsg := map[string]string{"wrong issuer": "AKV10032", "issuer of another tenant": "AKV10032", "expired (signed)": "TokenExpired",
+		"not yet valid": "not yet valid", "wrong audience (signed)": "AKV10022", "wrong audience": "AKV10022", "foreign key": "AKV10046"}
 	for name, tok := range cases {
-		resp, body := f.do("GET", url, tok, "")
+		resp, body := f.do("GET", url, tok, "", "x-ms-client-request-id", "neg-"+strings.ReplaceAll(name, " ", "-"))
 		if resp.StatusCode != 401 || !strings.Contains(body, `"code":"Unauthorized"`) {
 			t.Fatalf("%s: %d %s", name, resp.StatusCode, body)
 		}
 		f.wantChallenge(resp)
+		if want := wantMsg[name]; want != "" && !strings.Contains(body, want) {
+			t.Fatalf("%s: %s, want %q", name, body, want)
+		}
 	}
 	// Expired: past exp plus the 5-minute skew.
 	f.clock.Advance(time.Hour + 5*time.Minute + time.Second)
@@ -128,6 +154,42 @@ func TestTokenNegatives(t *testing.T) {
 	resp, body = f.do("GET", url, future, "")
 	if resp.StatusCode != 401 {
 		t.Fatalf("not yet valid: %d %s", resp.StatusCode, body)
+	}
+
+	// Every rejected token left an audit record: 401, no identity, and
+	// never the token itself.
+	f.r.Close()
+	raw, err := os.ReadFile(filepath.Join(f.dir, "audit", "audit.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	audited := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		var e struct {
+			CorrelationID string          `json:"correlationId"`
+			ResultType    string          `json:"resultType"`
+			Identity      json.RawMessage `json:"identity"`
+			Properties    struct {
+				HTTPStatusCode int `json:"httpStatusCode"`
+			} `json:"properties"`
+		}
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatalf("audit line is not JSON: %v", err)
+		}
+		if strings.HasPrefix(e.CorrelationID, "neg-") {
+			if e.Properties.HTTPStatusCode != 401 || e.ResultType != "Unauthorized" || len(e.Identity) != 0 {
+				t.Errorf("audit record of %s: %s", e.CorrelationID, line)
+			}
+			audited[e.CorrelationID] = true
+		}
+	}
+	for name, tok := range cases {
+		if !audited["neg-"+strings.ReplaceAll(name, " ", "-")] {
+			t.Errorf("%s: no audit record", name)
+		}
+		if sig := tok[strings.LastIndexByte(tok, '.')+1:]; len(sig) > 16 && strings.Contains(string(raw), sig) {
+			t.Errorf("%s: the audit log holds the token", name)
+		}
 	}
 }
 
