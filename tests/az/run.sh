@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The az CLI (latest azure-cli from PyPI, in $ARCA_CACHE/venv-az) against a fresh Arca:
 # cloud registration, service-principal and user sign-in, resource groups, vaults,
-# access policies by --upn/--spn/--object-id, data-plane secrets and keys, group
+# access policies by --upn/--spn/--object-id and for a security group (az ad group), data-plane
+# secrets and keys, resource group
 # deletion, deleted vaults and purge. Everything runs in a private mount namespace
 # whose /etc/hosts resolves the vault host names; az gets its own AZURE_CONFIG_DIR.
 set -euo pipefail
@@ -185,6 +186,33 @@ PY
 sdk_set forbidden
 run role assignment create --role "Key Vault Secrets Officer" --assignee-object-id "$ALICE" --assignee-principal-type User --scope "$RBAC_ID"
 sdk_set ok
+# groups: an access policy for a security group grants its members, as soon as they join
+# (`az ad group member add`) and no longer once they leave
+run ad group create --display-name "Vault Readers" --mail-nickname vault-readers --description "reads azvault"
+expect '.securityEnabled == true and .mailNickname == "vault-readers"'
+GID=$(jq -r .id <<<"$OUT")
+run ad group create --display-name "Vault Readers" --mail-nickname vault-readers
+expect ".id == \"$GID\""
+run ad group show --group "$GID"
+expect '.displayName == "Vault Readers"'
+run ad group list --display-name "Vault"
+expect "map(.id) == [\"$GID\"]"
+run keyvault delete-policy -n azvault --upn alice@arca.local
+run keyvault set-policy -n azvault --object-id "$GID" --secret-permissions get
+sdk_get forbidden
+run ad group member add --group "$GID" --member-id "$ALICE"
+run ad group member check --group "$GID" --member-id "$ALICE"
+expect '.value == true'
+run ad group member list --group "$GID"
+expect "map(.id) == [\"$ALICE\"]"
+run ad user get-member-groups --id "$ALICE"
+expect "map(.id) == [\"$GID\"]"
+sdk_get ok
+run ad group member remove --group "$GID" --member-id "$ALICE"
+sdk_get forbidden
+run ad group delete --group "$GID"
+run keyvault set-policy -n azvault --upn alice@arca.local --secret-permissions get
+sdk_get ok
 # DefaultAzureCredential with no SDK variables picks up the az login (AzureCliCredential)
 if [ -x "$ARCA_CACHE/venv/bin/python" ]; then
   n=$((n + 1)); log "[$n] DefaultAzureCredential -> AzureCliCredential -> SecretClient"
