@@ -1,8 +1,9 @@
 // Package management holds the Azure Resource Manager state that is not a
 // vault: subscriptions, resource groups, and role assignments with the
-// built-in role definitions that authorise management-plane calls. Vaults
-// themselves live in package vaults; the rest package's ARM front end joins
-// the two.
+// built-in and custom role definitions that authorise management-plane
+// calls (and, through their data actions, data-plane calls in RBAC
+// vaults). Vaults themselves live in package vaults; the rest package's ARM
+// front end joins the two.
 package management
 
 import (
@@ -25,6 +26,7 @@ const (
 	subPrefix = "arm/sub/"
 	rgPrefix  = "arm/rg/" // arm/rg/<sub>/<lower name>
 	raPrefix  = "arm/ra/" // arm/ra/<lower assignment name>
+	rdPrefix  = "arm/rd/" // arm/rd/<lower GUID>: custom role definitions
 	opPrefix  = "arm/op/" // arm/op/<id>: completed asynchronous operations
 )
 
@@ -47,15 +49,24 @@ type ResourceGroup struct {
 	Created      time.Time         `json:"created"`
 }
 
-// RoleDefinition is a built-in Azure role.
+// RoleDefinition is an Azure role: one of BuiltinRoles, or a custom role
+// stored by PutRoleDefinition. The JSON form is the stored one.
 type RoleDefinition struct {
-	ID             string // GUID, as in Azure
-	Name           string // roleName
-	Description    string
-	Actions        []string
-	NotActions     []string
-	DataActions    []string
-	NotDataActions []string
+	ID             string   `json:"id"`       // GUID, as in Azure (lower case for custom roles)
+	Name           string   `json:"roleName"` // roleName, unique in the tenant
+	Description    string   `json:"description,omitempty"`
+	RoleType       string   `json:"roleType,omitempty"` // CustomRole for custom roles; empty for built-ins
+	Actions        []string `json:"actions,omitempty"`
+	NotActions     []string `json:"notActions,omitempty"`
+	DataActions    []string `json:"dataActions,omitempty"`
+	NotDataActions []string `json:"notDataActions,omitempty"`
+	// AssignableScopes are where a custom role may be assigned (at or
+	// below each); empty for built-ins, which are assignable anywhere.
+	AssignableScopes []string  `json:"assignableScopes,omitempty"`
+	Created          time.Time `json:"created,omitempty"`
+	Updated          time.Time `json:"updated,omitempty"`
+	CreatedBy        string    `json:"createdBy,omitempty"`
+	UpdatedBy        string    `json:"updatedBy,omitempty"`
 }
 
 // Built-in role definitions, with Azure's GUIDs.
@@ -92,11 +103,10 @@ func keyVaultDataRoles() []RoleDefinition {
 }
 
 // RoleByID returns the built-in role with the GUID id (or a full
-// …/roleDefinitions/<id> resource id).
+// …/roleDefinitions/<id> resource id). Custom roles are looked up with
+// (*Service).RoleDefinition.
 func RoleByID(id string) (RoleDefinition, bool) {
-	if i := strings.LastIndexByte(id, '/'); i >= 0 {
-		id = id[i+1:]
-	}
+	id = guidOf(id)
 	for _, r := range BuiltinRoles {
 		if strings.EqualFold(r.ID, id) {
 			return r, true
@@ -133,17 +143,27 @@ type RoleAssignment struct {
 	CreatedBy        string    `json:"createdBy,omitempty"`
 }
 
-// Service stores subscriptions, resource groups and role assignments.
+// Service stores subscriptions, resource groups, role assignments and
+// custom role definitions.
 type Service struct {
 	Store storage.Backend
 	Clock arca.Clock
 	Rand  io.Reader
+	// ResourceExists, when set, reports whether a resource scope below a
+	// resource group (…/resourceGroups/G/providers/NS/type/name[/…]) names
+	// an existing resource. Without it, custom roles cannot name resource
+	// scopes as assignable scopes.
+	ResourceExists func(ctx context.Context, scope string) (bool, error)
+	// MemberOf, when set, returns the groups an object belongs to
+	// (transitively): role assignments to those groups count for it.
+	MemberOf func(ctx context.Context, objectID string) ([]string, error)
 
 	gen atomic.Uint64
 }
 
-// Generation changes after every role assignment write, so authorisation
-// caches know when to drop their decisions.
+// Generation changes after every write of a role assignment or a custom
+// role definition, so authorisation caches know when to drop their
+// decisions.
 func (s *Service) Generation() uint64 { return s.gen.Load() }
 
 func getJSON(r storage.Reader, key string, out any) error {
@@ -390,13 +410,12 @@ func InScope(outer, scope string) bool {
 }
 
 // CreateRoleAssignment stores ra (Name may be preset, as ARM's PUT does).
-// Re-creating an identical assignment is idempotent.
+// The role is a built-in or a custom role (by GUID or full role definition
+// id); a custom role is assignable only at or below one of its assignable
+// scopes, elsewhere it does not exist for ARM (400
+// RoleDefinitionDoesNotExist). Re-creating an identical assignment is
+// idempotent.
 func (s *Service) CreateRoleAssignment(ctx context.Context, ra *RoleAssignment) (*RoleAssignment, error) {
-	role, ok := RoleByID(ra.RoleDefinitionID)
-	if !ok {
-		return nil, arca.Errorf(arca.KindInvalid, "RoleDefinitionDoesNotExist", "The specified role definition with ID '%s' does not exist.", ra.RoleDefinitionID)
-	}
-	ra.RoleDefinitionID = role.ID
 	if ra.PrincipalID == "" {
 		return nil, arca.Errorf(arca.KindInvalid, "InvalidPrincipalId", "A valid principal ID must be provided for role assignment.")
 	}
@@ -410,11 +429,22 @@ func (s *Service) CreateRoleAssignment(ctx context.Context, ra *RoleAssignment) 
 	ra.Name = strings.ToLower(ra.Name)
 	ra.Created = s.Clock.Now().UTC()
 	err := s.Store.Update(ctx, func(tx storage.Tx) error {
+		role, err := roleIn(tx, ra.RoleDefinitionID)
+		if arca.KindOf(err) == arca.KindNotFound {
+			return arca.Errorf(arca.KindInvalid, "RoleDefinitionDoesNotExist", "The specified role definition with ID '%s' does not exist.", guidOf(ra.RoleDefinitionID))
+		} else if err != nil {
+			return err
+		}
+		if !role.AssignableAt(ra.Scope) {
+			return arca.Errorf(arca.KindInvalid, "RoleDefinitionDoesNotExist",
+				"The specified role definition with ID '%s' does not exist at scope '%s': the scope is outside the role's assignable scopes.", role.ID, ra.Scope)
+		}
+		ra.RoleDefinitionID = role.ID
 		var dup error
 		if err := tx.Scan(raPrefix, "", func(k string, b []byte) bool {
 			var o RoleAssignment
 			if json.Unmarshal(b, &o) == nil && o.Name != ra.Name && strings.EqualFold(o.Scope, ra.Scope) &&
-				strings.EqualFold(o.PrincipalID, ra.PrincipalID) && o.RoleDefinitionID == ra.RoleDefinitionID {
+				strings.EqualFold(o.PrincipalID, ra.PrincipalID) && strings.EqualFold(o.RoleDefinitionID, ra.RoleDefinitionID) {
 				dup = arca.Errorf(arca.KindConflict, "RoleAssignmentExists", "The role assignment already exists.")
 				return false
 			}
@@ -467,18 +497,53 @@ func (s *Service) DeleteRoleAssignment(ctx context.Context, name string) (*RoleA
 	return &ra, nil
 }
 
-// Authorize checks that principal (an object id) holds a role granting
-// action at scope or above it; 403 AuthorizationFailed otherwise.
+// Authorize checks that principal (an object id), or a group it belongs
+// to, holds a role, built-in or custom, granting action at scope or above
+// it; 403 AuthorizationFailed otherwise.
 func (s *Service) Authorize(ctx context.Context, principal, scope, action string) error {
-	ras, err := s.RoleAssignments(ctx)
+	subjects := map[string]bool{strings.ToLower(principal): true}
+	if s.MemberOf != nil {
+		groups, err := s.MemberOf(ctx, principal)
+		if err != nil {
+			return wrap(err)
+		}
+		for _, g := range groups {
+			subjects[strings.ToLower(g)] = true
+		}
+	}
+	var ras []RoleAssignment
+	custom := map[string]*RoleDefinition{}
+	err := s.Store.View(ctx, func(r storage.Reader) error {
+		if err := r.Scan(raPrefix, "", func(_ string, b []byte) bool {
+			var ra RoleAssignment
+			if json.Unmarshal(b, &ra) == nil && subjects[strings.ToLower(ra.PrincipalID)] && InScope(ra.Scope, scope) {
+				ras = append(ras, ra)
+			}
+			return true
+		}); err != nil || len(ras) == 0 {
+			return err
+		}
+		return r.Scan(rdPrefix, "", func(_ string, b []byte) bool {
+			var rd RoleDefinition
+			if json.Unmarshal(b, &rd) == nil {
+				custom[strings.ToLower(rd.ID)] = &rd
+			}
+			return true
+		})
+	})
 	if err != nil {
-		return err
+		return wrap(err)
 	}
 	for _, ra := range ras {
-		if !strings.EqualFold(ra.PrincipalID, principal) || !InScope(ra.Scope, scope) {
-			continue
+		role, ok := RoleByID(ra.RoleDefinitionID)
+		if !ok {
+			c := custom[strings.ToLower(guidOf(ra.RoleDefinitionID))]
+			if c == nil {
+				continue
+			}
+			role = *c
 		}
-		if role, ok := RoleByID(ra.RoleDefinitionID); ok && role.Allows(action) {
+		if role.Allows(action) {
 			return nil
 		}
 	}

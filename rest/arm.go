@@ -16,8 +16,8 @@ import (
 
 // This file is a small Azure Resource Manager on the token service host:
 // subscriptions, tenants, provider registration, resource groups,
-// Microsoft.KeyVault/vaults (and deleted vaults), role assignments and the
-// cloud metadata document. Vaults created here are the vaults the data
+// Microsoft.KeyVault/vaults (and deleted vaults), role assignments, role
+// definitions (built-in and custom) and the cloud metadata document. Vaults created here are the vaults the data
 // plane serves. Every call but /metadata/endpoints needs a bearer token for
 // the management audience; writes and reads are authorised with ARM role
 // assignments (package management).
@@ -376,11 +376,23 @@ func (q *armRequest) listSubscriptions() {
 		q.fail(err)
 		return
 	}
+	// The caller's assignments, direct or through its groups.
+	mine := map[string]bool{strings.ToLower(q.principal.ObjectID): true}
+	if q.s.Management.MemberOf != nil {
+		groups, err := q.s.Management.MemberOf(q.ctx(), q.principal.ObjectID)
+		if err != nil {
+			q.fail(arca.Internal(err))
+			return
+		}
+		for _, g := range groups {
+			mine[strings.ToLower(g)] = true
+		}
+	}
 	out := []any{}
 	for _, sub := range subs {
 		scope := "/subscriptions/" + sub.ID
 		for _, ra := range ras {
-			if eq(ra.PrincipalID, q.principal.ObjectID) && (management.InScope(scope, ra.Scope) || management.InScope(ra.Scope, scope)) {
+			if mine[strings.ToLower(ra.PrincipalID)] && (management.InScope(scope, ra.Scope) || management.InScope(ra.Scope, scope)) {
 				out = append(out, q.subscriptionJSON(sub))
 				break
 			}
@@ -1266,21 +1278,39 @@ func (q *armRequest) checkName() {
 
 var (
 	roleNameFilterRE  = regexp.MustCompile(`(?i)roleName\s+eq\s+'([^']*)'`)
+	roleTypeFilterRE  = regexp.MustCompile(`(?i)(?:^|[\s(])type\s+eq\s+'([^']*)'`)
 	principalFilterRE = regexp.MustCompile(`(?i)principalId\s+eq\s+'([^']*)'`)
 )
 
-func roleDefJSON(scope string, r management.RoleDefinition) map[string]any {
-	na := r.NotActions
-	if na == nil {
-		na = []string{}
+// roleDefJSON renders r as ARM's RoleDefinition resource at scope (the
+// {scope} of the request). A custom role's id is subscription-level, as
+// Azure's: the request's subscription, or its first assignable scope's.
+func roleDefJSON(scope string, r *management.RoleDefinition) map[string]any {
+	props := map[string]any{"roleName": r.Name, "type": r.Type(), "description": r.Description,
+		"assignableScopes": []string{"/"}, "permissions": []any{map[string]any{"actions": nonNil(r.Actions), "notActions": nonNil(r.NotActions),
+			"dataActions": nonNil(r.DataActions), "notDataActions": nonNil(r.NotDataActions)}}}
+	idScope := strings.TrimSuffix(scope, "/")
+	if r.IsCustom() {
+		props["assignableScopes"] = r.AssignableScopes
+		props["createdOn"], props["updatedOn"] = r.Created.Format(time.RFC3339Nano), r.Updated.Format(time.RFC3339Nano)
+		props["createdBy"], props["updatedBy"] = r.CreatedBy, r.UpdatedBy
+		idScope = subscriptionOf(scope)
+		if idScope == "" && len(r.AssignableScopes) > 0 {
+			idScope = subscriptionOf(r.AssignableScopes[0])
+		}
 	}
 	return map[string]any{
-		"id": strings.TrimSuffix(scope, "/") + "/providers/" + authzNS + "/roleDefinitions/" + r.ID, "name": r.ID,
-		"type": authzNS + "/roleDefinitions",
-		"properties": map[string]any{"roleName": r.Name, "type": "BuiltInRole", "description": r.Description,
-			"assignableScopes": []string{"/"}, "permissions": []any{map[string]any{"actions": r.Actions, "notActions": na,
-				"dataActions": nonNil(r.DataActions), "notDataActions": nonNil(r.NotDataActions)}}},
+		"id": idScope + "/providers/" + authzNS + "/roleDefinitions/" + r.ID, "name": r.ID,
+		"type": authzNS + "/roleDefinitions", "properties": props,
 	}
+}
+
+// subscriptionOf returns the /subscriptions/{id} prefix of scope, or "".
+func subscriptionOf(scope string) string {
+	if parts := strings.Split(strings.Trim(scope, "/"), "/"); len(parts) >= 2 && eq(parts[0], "subscriptions") {
+		return "/subscriptions/" + parts[1]
+	}
+	return ""
 }
 
 func roleAssignmentJSON(ra *management.RoleAssignment) map[string]any {
@@ -1317,27 +1347,7 @@ func (q *armRequest) authorization(scope string, rest []string) {
 	}
 	switch {
 	case eq(rest[0], "roleDefinitions"):
-		if !q.method(http.MethodGet) {
-			return
-		}
-		if len(rest) == 2 {
-			r, ok := management.RoleByID(rest[1])
-			if !ok {
-				q.fail(arca.Errorf(arca.KindNotFound, "RoleDefinitionDoesNotExist", "The role definition '%s' could not be found.", rest[1]))
-				return
-			}
-			writeJSON(q.w, http.StatusOK, roleDefJSON(scope, r))
-			return
-		}
-		filter := q.query.Get("$filter")
-		out := []any{}
-		for _, r := range management.BuiltinRoles {
-			if m := roleNameFilterRE.FindStringSubmatch(filter); m != nil && !eq(m[1], r.Name) {
-				continue
-			}
-			out = append(out, roleDefJSON(scope, r))
-		}
-		writeJSON(q.w, http.StatusOK, map[string]any{"value": out})
+		q.roleDefinitions(scope, rest[1:])
 	case eq(rest[0], "roleAssignments"):
 		q.roleAssignments(scope, rest[1:])
 	default:

@@ -195,8 +195,11 @@ func newRoleCmd() *cobra.Command {
 				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "NAME\tPRINCIPAL\tROLE\tSCOPE")
 				for _, x := range ras {
-					rd, _ := management.RoleByID(x.RoleDefinitionID)
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", x.Name, x.PrincipalID, rd.Name, x.Scope)
+					name := ""
+					if rd, err := a.Management.RoleDefinition(ctx, x.RoleDefinitionID); err == nil {
+						name = rd.Name
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", x.Name, x.PrincipalID, name, x.Scope)
 				}
 				return tw.Flush()
 			})

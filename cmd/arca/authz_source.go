@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"strings"
 
 	"github.com/arcakv/arca"
 	"github.com/arcakv/arca/authz"
@@ -30,6 +31,8 @@ func (s *authzSource) Access(_ context.Context, v *arca.Vault) (authz.VaultAcces
 	return a, nil
 }
 
+// Assignments returns every role assignment with the roles they may name:
+// the built-in roles and the custom ones, keyed by lower-case GUID.
 func (s *authzSource) Assignments(ctx context.Context) ([]authz.RoleAssignment, map[string]*authz.RoleDefinition, error) {
 	ras, err := s.mgmt.RoleAssignments(ctx)
 	if err != nil {
@@ -39,9 +42,14 @@ func (s *authzSource) Assignments(ctx context.Context) ([]authz.RoleAssignment, 
 	for _, ra := range ras {
 		out = append(out, authz.RoleAssignment{Scope: ra.Scope, PrincipalID: ra.PrincipalID, RoleDefinitionID: ra.RoleDefinitionID})
 	}
-	roles := map[string]*authz.RoleDefinition{}
-	for _, r := range management.BuiltinRoles {
-		roles[r.ID] = &authz.RoleDefinition{ID: r.ID, Name: r.Name, DataActions: r.DataActions, NotDataActions: r.NotDataActions}
+	defs, err := s.mgmt.RoleDefinitions(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	roles := make(map[string]*authz.RoleDefinition, len(defs))
+	for _, r := range defs {
+		id := strings.ToLower(r.ID)
+		roles[id] = &authz.RoleDefinition{ID: id, Name: r.Name, DataActions: r.DataActions, NotDataActions: r.NotDataActions}
 	}
 	return out, roles, nil
 }

@@ -150,7 +150,8 @@ func openApp(ctx context.Context, dir string, clock arca.Clock, defaultVault str
 	a.Keys = keys.New(store, soft.New(rand.Reader), store, clock, rand.Reader)
 	a.Directory = &identity.Directory{Store: store, Clock: clock, Rand: rand.Reader}
 	a.Tokens = &identity.Tokens{Store: store, Clock: clock}
-	a.Management = &management.Service{Store: store, Clock: clock, Rand: rand.Reader}
+	a.Management = &management.Service{Store: store, Clock: clock, Rand: rand.Reader, ResourceExists: a.vaultScopeExists,
+		MemberOf: a.Directory.MemberOf}
 	if err := a.init(ctx, defaultVault); err != nil {
 		store.Close()
 		return nil, err
@@ -244,6 +245,25 @@ func (a *App) devObjectID(ctx context.Context) string {
 		return sp.ObjectID
 	}
 	return ""
+}
+
+// vaultScopeExists reports whether scope is an existing vault of this
+// deployment or lies below one (…/vaults/V/secrets/N): the only resources
+// Arca has, for custom roles' assignable scopes.
+func (a *App) vaultScopeExists(ctx context.Context, scope string) (bool, error) {
+	parts := strings.Split(strings.Trim(scope, "/"), "/")
+	if len(parts) < 8 || !strings.EqualFold(parts[4], "providers") || !strings.EqualFold(parts[5], "Microsoft.KeyVault") ||
+		!strings.EqualFold(parts[6], "vaults") {
+		return false, nil
+	}
+	v, err := a.Vaults.Vault(ctx, parts[7])
+	if arca.KindOf(err) == arca.KindNotFound {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	id := v.ResourceID()
+	return id != "" && management.InScope(id, scope), nil
 }
 
 func (a *App) ensureGroup(ctx context.Context, name string) error {

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/arcakv/arca/management"
 )
 
 // graph calls Microsoft Graph on the deployment with bearer and decodes
@@ -105,11 +107,23 @@ func TestGroupMembershipGrantsAccess(t *testing.T) {
 	if code := get("grouprbac"); code != 200 {
 		t.Fatalf("rbac through the nested group: %d", code)
 	}
-	// Leaving Team A removes both grants at once.
+	// The management plane counts groups too: Reader on the subscription for the outer group.
+	mgmt := "https://management.localhost:" + f.port()
+	a := &arm{f: f, token: f.spToken(sp.AppID, secret, mgmt), sub: sub}
+	a.call("GET", "resourcegroups/arca?api-version=2021-04-01", "", 403)
+	owner.call("PUT", "/subscriptions/"+sub+"/providers/Microsoft.Authorization/roleAssignments/"+strings.ToLower(mustUUID(t))+"?api-version=2022-04-01",
+		`{"properties":{"roleDefinitionId":"`+management.Reader.ID+`","principalId":"`+outerID+`","principalType":"Group"}}`, 201)
+	a.call("GET", "resourcegroups/arca?api-version=2021-04-01", "", 200)
+	if subs := values(a.call("GET", "/subscriptions?api-version=2019-11-01", "", 200)); len(subs) != 1 {
+		t.Fatalf("subscriptions through the group: %v", subs)
+	}
+	a.call("PUT", "resourcegroups/rg9?api-version=2021-04-01", `{"location":"westus"}`, 403)
+	// Leaving Team A removes every grant at once.
 	f.graph(graphTok, "DELETE", "groups/"+innerID+"/members/"+sp.ObjectID+"/$ref", "", 204)
 	if a, b := get("arca"), get("grouprbac"); a != 403 || b != 403 {
 		t.Fatalf("after leaving the group: policy %d, rbac %d", a, b)
 	}
+	a.call("GET", "resourcegroups/arca?api-version=2021-04-01", "", 403)
 	f.graph(graphTok, "DELETE", "groups/"+innerID+"/members/"+sp.ObjectID+"/$ref", "", 404)
 	f.graph(graphTok, "DELETE", "groups/"+outerID, "", 204)
 	f.graph(graphTok, "GET", "groups/"+outerID, "", 404)

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The az CLI (latest azure-cli from PyPI, in $ARCA_CACHE/venv-az) against a fresh Arca:
 # cloud registration, service-principal and user sign-in, resource groups, vaults,
-# access policies by --upn/--spn/--object-id and for a security group (az ad group), data-plane
-# secrets and keys, resource group
+# access policies by --upn/--spn/--object-id and for a security group (az ad group), RBAC role
+# assignments, a custom role definition (create, list, update, delete), data-plane secrets and
+# keys, resource group
 # deletion, deleted vaults and purge. Everything runs in a private mount namespace
 # whose /etc/hosts resolves the vault host names; az gets its own AZURE_CONFIG_DIR.
 set -euo pipefail
@@ -213,6 +214,50 @@ sdk_get forbidden
 run ad group delete --group "$GID"
 run keyvault set-policy -n azvault --upn alice@arca.local --secret-permissions get
 sdk_get ok
+# a custom role: `az role definition create` with one data action, given to the service principal
+# on the RBAC vault by `az role assignment create --role NAME`: the Python SDK (as that principal)
+# reads a secret but may not list them; `az role definition update` adds the list action, at once;
+# `az role definition delete` is refused while the role is assigned, then succeeds
+cat >"$WORK/role.json" <<JSON
+{"Name": "Arca Secret Reader", "Description": "Reads secret values, nothing else.", "Actions": [],
+ "DataActions": ["Microsoft.KeyVault/vaults/secrets/getSecret/action"], "NotDataActions": [],
+ "AssignableScopes": ["/subscriptions/$AZURE_SUBSCRIPTION_ID"]}
+JSON
+run role definition create --role-definition @"$WORK/role.json"
+expect '.roleName == "Arca Secret Reader" and .roleType == "CustomRole"'
+run role definition list --custom-role-only true --name "Arca Secret Reader"
+expect 'length == 1 and .[0].permissions[0].dataActions == ["Microsoft.KeyVault/vaults/secrets/getSecret/action"]'
+ROLE_JSON=$(jq '.[0]' <<<"$OUT")
+run role assignment create --role "Arca Secret Reader" --assignee "$CLIENT_ID" --scope "$RBAC_ID"
+expect ".roleDefinitionId | endswith(\"/$(jq -r .name <<<"$ROLE_JSON")\")"
+sdk_custom() { # sdk_custom EXPECT(ok|forbidden): as the service principal, get r1, then list (EXPECT)
+  n=$((n + 1)); log "[$n] Python SecretClient as the service principal with the custom role: get, list (expect $1)"
+  "$ARCA_CACHE/venv/bin/python" - "https://azrbac.vault.localhost:$PORT" "$1" "$CLIENT_ID" "$CLIENT_SECRET" <<'PY' || { log "FAILED: [$n]"; exit 1; }
+import sys
+from azure.core.exceptions import HttpResponseError
+from azure.identity import ClientSecretCredential
+from azure.keyvault.secrets import SecretClient
+c = SecretClient(sys.argv[1], ClientSecretCredential("adfs", sys.argv[3], sys.argv[4]))
+assert c.get_secret("r1").value == "rv"
+try:
+    names = [p.name for p in c.list_properties_of_secrets()]
+    assert sys.argv[2] == "ok" and "r1" in names, names
+except HttpResponseError as e:
+    assert sys.argv[2] == "forbidden" and e.status_code == 403 and "ForbiddenByRbac" in str(e), (e.status_code, str(e)[:300])
+PY
+}
+sdk_custom forbidden
+jq '.permissions[0].dataActions += ["Microsoft.KeyVault/vaults/secrets/readMetadata/action"]' <<<"$ROLE_JSON" >"$WORK/role-update.json"
+run role definition update --role-definition @"$WORK/role-update.json"
+expect '(.permissions[0].dataActions | length) == 2'
+sdk_custom ok
+n=$((n + 1)); log "[$n] az role definition delete while assigned (expect RoleDefinitionHasAssignments)"
+if "$AZ" role definition delete --name "Arca Secret Reader" 2>"$WORK/az.err"; then log "FAILED: [$n] deleted while assigned"; exit 1; fi
+grep -q RoleDefinitionHasAssignments "$WORK/az.err" || { log "FAILED: [$n]"; sed 's/^/  az| /' "$WORK/az.err" >&2; exit 1; }
+run role assignment delete --role "Arca Secret Reader" --assignee "$CLIENT_ID" --scope "$RBAC_ID"
+run role definition delete --name "Arca Secret Reader"
+run role definition list --custom-role-only true
+expect 'length == 0'
 # DefaultAzureCredential with no SDK variables picks up the az login (AzureCliCredential)
 if [ -x "$ARCA_CACHE/venv/bin/python" ]; then
   n=$((n + 1)); log "[$n] DefaultAzureCredential -> AzureCliCredential -> SecretClient"

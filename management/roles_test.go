@@ -1,0 +1,275 @@
+package management
+
+import (
+	"context"
+	"crypto/rand"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/arcakv/arca"
+	"github.com/arcakv/arca/storage/memory"
+)
+
+const (
+	roleA = "11111111-2222-4333-8444-555555555555"
+	roleB = "66666666-7777-4888-8999-aaaaaaaaaaaa"
+	owner = "00000000-0000-4000-8000-00000000000a"
+)
+
+// newRoleService is a Service with one subscription (owned by owner), one
+// resource group "rg" and one resource that ResourceExists knows.
+func newRoleService(t *testing.T) (*Service, string, *arca.ManualClock) {
+	t.Helper()
+	clock := arca.NewManualClock(time.Unix(1_800_000_000, 0))
+	s := &Service{Store: memory.New(), Clock: clock, Rand: rand.Reader}
+	ctx := context.Background()
+	sub, err := s.CreateSubscription(ctx, "test", "tenant", owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.PutResourceGroup(ctx, &ResourceGroup{Subscription: sub.ID, Name: "rg", Location: "local"}); err != nil {
+		t.Fatal(err)
+	}
+	vault := "/subscriptions/" + sub.ID + "/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/v"
+	s.ResourceExists = func(_ context.Context, scope string) (bool, error) { return InScope(vault, scope), nil }
+	return s, "/subscriptions/" + sub.ID, clock
+}
+
+func customRole(id, name string, scopes ...string) *RoleDefinition {
+	return &RoleDefinition{ID: id, Name: name, DataActions: []string{"Microsoft.KeyVault/vaults/secrets/getSecret/action"},
+		AssignableScopes: scopes}
+}
+
+func wantCode(t *testing.T, err error, kind arca.Kind, code string) {
+	t.Helper()
+	e, ok := err.(*arca.Error)
+	if !ok || e.Kind != kind || e.Code != code {
+		t.Fatalf("got %v (%#v), want kind %d code %s", err, err, kind, code)
+	}
+}
+
+// TestCustomRoleValidation: what PutRoleDefinition refuses, with Azure's
+// error codes, and what it accepts.
+func TestCustomRoleValidation(t *testing.T) {
+	s, sub, _ := newRoleService(t)
+	ctx := context.Background()
+	rg := sub + "/resourceGroups/rg"
+	vault := rg + "/providers/Microsoft.KeyVault/vaults/v"
+	cases := []struct {
+		name  string
+		scope string
+		rd    *RoleDefinition
+		kind  arca.Kind
+		code  string
+	}{
+		{"not a GUID", sub, customRole("nope", "r", sub), arca.KindInvalid, "InvalidRoleDefinitionId"},
+		{"built-in GUID", sub, customRole(Reader.ID, "r", sub), arca.KindForbidden, "RoleDefinitionUpdateNotAllowed"},
+		{"built-in type", sub, &RoleDefinition{ID: roleA, Name: "r", RoleType: BuiltInRole, AssignableScopes: []string{sub}}, arca.KindInvalid, "InvalidRoleDefinition"},
+		{"no name", sub, customRole(roleA, "  ", sub), arca.KindInvalid, "InvalidRoleDefinition"},
+		{"long name", sub, customRole(roleA, strings.Repeat("n", 513), sub), arca.KindInvalid, "InvalidRoleDefinition"},
+		{"empty action", sub, &RoleDefinition{ID: roleA, Name: "r", Actions: []string{""}, AssignableScopes: []string{sub}}, arca.KindInvalid, "InvalidRoleDefinition"},
+		{"no scopes", sub, customRole(roleA, "r"), arca.KindInvalid, "InvalidAssignableScope"},
+		{"root scope", sub, customRole(roleA, "r", "/"), arca.KindInvalid, "InvalidAssignableScope"},
+		{"wildcard scope", sub, customRole(roleA, "r", "/subscriptions/*"), arca.KindInvalid, "InvalidAssignableScope"},
+		{"malformed scope", sub, customRole(roleA, "r", sub+"/resourceGroups"), arca.KindInvalid, "InvalidAssignableScope"},
+		{"unknown subscription", sub, customRole(roleA, "r", "/subscriptions/00000000-0000-0000-0000-000000000000"), arca.KindInvalid, "InvalidAssignableScope"},
+		{"unknown group", sub, customRole(roleA, "r", sub+"/resourceGroups/nope"), arca.KindInvalid, "InvalidAssignableScope"},
+		{"unknown resource", sub, customRole(roleA, "r", rg+"/providers/Microsoft.KeyVault/vaults/other"), arca.KindInvalid, "InvalidAssignableScope"},
+		{"request scope elsewhere", "/subscriptions/00000000-0000-0000-0000-000000000000", customRole(roleA, "r", sub), arca.KindInvalid, "InvalidAssignableScope"},
+		{"tenant request scope", "", customRole(roleA, "r", sub), arca.KindInvalid, "InvalidAssignableScope"},
+		{"same name as a built-in", sub, customRole(roleA, "key vault reader", sub), arca.KindConflict, "RoleDefinitionWithSameNameExists"},
+	}
+	for _, c := range cases {
+		_, _, err := s.PutRoleDefinition(ctx, c.scope, c.rd, owner)
+		if err == nil {
+			t.Fatalf("%s: accepted", c.name)
+		}
+		e, ok := err.(*arca.Error)
+		if !ok || e.Kind != c.kind || e.Code != c.code {
+			t.Errorf("%s: got %v (%T), want %s", c.name, err, err, c.code)
+		}
+	}
+	if got, _ := s.RoleDefinitions(ctx); len(got) != len(BuiltinRoles) {
+		t.Fatalf("a refused role was stored: %d roles", len(got))
+	}
+	// Accepted: a resource group scope, a vault scope, a request scope
+	// above (the subscription) or below (the vault) an assignable scope.
+	for i, c := range []struct{ scope, assignable string }{{sub, rg}, {rg, rg}, {vault, rg}, {rg, vault}, {vault + "/secrets/s", vault}} {
+		id := strings.Replace(roleA, "1111", "000"+string(rune('0'+i)), 1)
+		rd, created, err := s.PutRoleDefinition(ctx, c.scope, customRole(strings.ToUpper(id), "role "+id, c.assignable+"/"), owner)
+		if err != nil || !created {
+			t.Fatalf("%v: %v %v", c, created, err)
+		}
+		if rd.ID != id || rd.RoleType != CustomRole || rd.Type() != CustomRole || rd.AssignableScopes[0] != c.assignable || rd.CreatedBy != owner {
+			t.Fatalf("%v: stored %+v", c, rd)
+		}
+	}
+}
+
+// TestCustomRoleLifecycle: create, update (keeping creation data), unique
+// names, lookup by GUID and full id, delete refused while assigned, delete,
+// and Generation bumped by every write.
+func TestCustomRoleLifecycle(t *testing.T) {
+	s, sub, clock := newRoleService(t)
+	ctx := context.Background()
+	gen := s.Generation()
+	bumped := func(what string) {
+		t.Helper()
+		if g := s.Generation(); g == gen {
+			t.Fatalf("%s did not change Generation", what)
+		} else {
+			gen = g
+		}
+	}
+	rd, created, err := s.PutRoleDefinition(ctx, sub, customRole(roleA, "Secret Getter", sub), owner)
+	if err != nil || !created {
+		t.Fatal(created, err)
+	}
+	bumped("create")
+	first := rd.Created
+	clock.Advance(time.Minute)
+	upd := customRole(roleA, "Secret Getter", sub)
+	upd.DataActions = append(upd.DataActions, "Microsoft.KeyVault/vaults/secrets/readMetadata/action")
+	rd, created, err = s.PutRoleDefinition(ctx, sub, upd, "someone-else")
+	if err != nil || created {
+		t.Fatal(created, err)
+	}
+	bumped("update")
+	if !rd.Created.Equal(first) || rd.CreatedBy != owner || rd.UpdatedBy != "someone-else" || !rd.Updated.After(first) || len(rd.DataActions) != 2 {
+		t.Fatalf("update: %+v", rd)
+	}
+	// Names are unique in the tenant, case-insensitively; renaming to a free name works.
+	if _, _, err := s.PutRoleDefinition(ctx, sub, customRole(roleB, "secret getter", sub), owner); err == nil {
+		t.Fatal("duplicate name accepted")
+	} else {
+		wantCode(t, err, arca.KindConflict, "RoleDefinitionWithSameNameExists")
+	}
+	if _, _, err := s.PutRoleDefinition(ctx, sub, customRole(roleB, "Other", sub), owner); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.PutRoleDefinition(ctx, sub, customRole(roleB, "Secret Getter", sub), owner); err == nil {
+		t.Fatal("rename onto an existing name accepted")
+	}
+	for _, id := range []string{roleA, strings.ToUpper(roleA), sub + "/providers/Microsoft.Authorization/roleDefinitions/" + roleA} {
+		if got, err := s.RoleDefinition(ctx, id); err != nil || got.Name != "Secret Getter" {
+			t.Fatalf("lookup %s: %v %v", id, got, err)
+		}
+	}
+	if got, err := s.RoleDefinition(ctx, Owner.ID); err != nil || got.Type() != BuiltInRole {
+		t.Fatalf("built-in lookup: %v %v", got, err)
+	}
+	if _, err := s.RoleDefinition(ctx, "00000000-0000-0000-0000-000000000000"); arca.KindOf(err) != arca.KindNotFound {
+		t.Fatalf("unknown role: %v", err)
+	}
+	all, _ := s.RoleDefinitions(ctx)
+	if len(all) != len(BuiltinRoles)+2 || all[len(all)-2].Name != "Other" || all[len(all)-1].Name != "Secret Getter" {
+		t.Fatalf("list: %d roles", len(all))
+	}
+
+	// Assign it; delete is refused while the assignment exists.
+	ra, err := s.CreateRoleAssignment(ctx, &RoleAssignment{Scope: sub + "/resourceGroups/rg", PrincipalID: "p",
+		RoleDefinitionID: sub + "/providers/Microsoft.Authorization/roleDefinitions/" + strings.ToUpper(roleA)})
+	if err != nil || ra.RoleDefinitionID != roleA {
+		t.Fatalf("assign: %v %v", ra, err)
+	}
+	gen = s.Generation()
+	_, err = s.DeleteRoleDefinition(ctx, roleA)
+	wantCode(t, err, arca.KindInvalid, "RoleDefinitionHasAssignments")
+	if s.Generation() != gen {
+		t.Fatal("a refused delete changed Generation")
+	}
+	if _, err := s.DeleteRoleAssignment(ctx, ra.Name); err != nil {
+		t.Fatal(err)
+	}
+	gen = s.Generation()
+	if got, err := s.DeleteRoleDefinition(ctx, roleA); err != nil || got.Name != "Secret Getter" {
+		t.Fatalf("delete: %v %v", got, err)
+	}
+	bumped("delete")
+	_, err = s.DeleteRoleDefinition(ctx, roleA)
+	wantCode(t, err, arca.KindNotFound, "RoleDefinitionDoesNotExist")
+	_, err = s.DeleteRoleDefinition(ctx, Contributor.ID)
+	wantCode(t, err, arca.KindForbidden, "RoleDefinitionUpdateNotAllowed")
+	// The deleted role cannot be assigned any more.
+	_, err = s.CreateRoleAssignment(ctx, &RoleAssignment{Scope: sub, PrincipalID: "p", RoleDefinitionID: roleA})
+	wantCode(t, err, arca.KindInvalid, "RoleDefinitionDoesNotExist")
+}
+
+// TestCustomRoleAssignableScopesAndAuthorize: a custom role is assignable
+// only at or below its assignable scopes, and its actions authorise
+// management-plane calls like a built-in role's.
+func TestCustomRoleAssignableScopesAndAuthorize(t *testing.T) {
+	s, sub, _ := newRoleService(t)
+	ctx := context.Background()
+	if _, _, err := s.PutResourceGroup(ctx, &ResourceGroup{Subscription: sub[len("/subscriptions/"):], Name: "rg2", Location: "local"}); err != nil {
+		t.Fatal(err)
+	}
+	rg, rg2 := sub+"/resourceGroups/rg", sub+"/resourceGroups/rg2"
+	rd := &RoleDefinition{ID: roleA, Name: "Group Reader", Actions: []string{"Microsoft.Resources/subscriptions/resourceGroups/read", "Microsoft.KeyVault/*"},
+		NotActions: []string{"Microsoft.KeyVault/vaults/delete"}, AssignableScopes: []string{rg}}
+	if _, _, err := s.PutRoleDefinition(ctx, rg, rd, owner); err != nil {
+		t.Fatal(err)
+	}
+	for _, scope := range []string{sub, rg2} {
+		_, err := s.CreateRoleAssignment(ctx, &RoleAssignment{Scope: scope, PrincipalID: "p", RoleDefinitionID: roleA})
+		wantCode(t, err, arca.KindInvalid, "RoleDefinitionDoesNotExist")
+	}
+	if _, err := s.CreateRoleAssignment(ctx, &RoleAssignment{Scope: rg, PrincipalID: "p", RoleDefinitionID: roleA}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		scope, action string
+		want          bool
+	}{
+		{rg, "Microsoft.Resources/subscriptions/resourceGroups/read", true},
+		{rg + "/providers/Microsoft.KeyVault/vaults/v", "Microsoft.KeyVault/vaults/write", true},
+		{rg + "/providers/Microsoft.KeyVault/vaults/v", "Microsoft.KeyVault/vaults/delete", false},
+		{rg, "Microsoft.Resources/subscriptions/resourceGroups/write", false},
+		{rg2, "Microsoft.Resources/subscriptions/resourceGroups/read", false},
+		{sub, "Microsoft.Resources/subscriptions/resourceGroups/read", false},
+	} {
+		err := s.Authorize(ctx, "p", c.scope, c.action)
+		if (err == nil) != c.want {
+			t.Errorf("%s at %s: %v", c.action, c.scope, err)
+		}
+	}
+	// Updating the role changes what it grants at once.
+	rd = &RoleDefinition{ID: roleA, Name: "Group Reader", Actions: []string{"Microsoft.Resources/subscriptions/resourceGroups/*"}, AssignableScopes: []string{rg}}
+	if _, _, err := s.PutRoleDefinition(ctx, rg, rd, owner); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Authorize(ctx, "p", rg, "Microsoft.Resources/subscriptions/resourceGroups/write"); err != nil {
+		t.Fatalf("after the update: %v", err)
+	}
+	if err := s.Authorize(ctx, "p", rg+"/providers/Microsoft.KeyVault/vaults/v", "Microsoft.KeyVault/vaults/write"); err == nil {
+		t.Fatal("a removed action still granted")
+	}
+}
+
+func TestRoleVisibility(t *testing.T) {
+	sub := "/subscriptions/s"
+	rg := sub + "/resourceGroups/rg"
+	r := RoleDefinition{ID: roleA, RoleType: CustomRole, AssignableScopes: []string{rg}}
+	for _, c := range []struct {
+		scope              string
+		assignable, listed bool
+	}{
+		{"", false, true},
+		{sub, false, true},
+		{rg, true, true},
+		{rg + "/providers/Microsoft.KeyVault/vaults/v", true, true},
+		{sub + "/resourceGroups/rg2", false, false},
+		{"/subscriptions/t", false, false},
+	} {
+		if got := r.AssignableAt(c.scope); got != c.assignable {
+			t.Errorf("AssignableAt(%q) = %v", c.scope, got)
+		}
+		if got := r.VisibleAt(c.scope); got != c.listed {
+			t.Errorf("VisibleAt(%q) = %v", c.scope, got)
+		}
+	}
+	if !Owner.AssignableAt(rg) || !Owner.VisibleAt("/subscriptions/t") || Owner.Type() != BuiltInRole {
+		t.Fatal("built-in roles are assignable and visible everywhere")
+	}
+}
