@@ -95,6 +95,13 @@ func RedactURI(u *url.URL) string {
 
 func mayCarryCredentials(rawQuery string) bool {
 	lq := strings.ToLower(rawQuery)
+	if strings.IndexByte(lq, '%') >= 0 { // a percent-encoded name (client%5Fsecret) is the same parameter
+		u, err := url.QueryUnescape(lq)
+		if err != nil {
+			return true
+		}
+		lq = u
+	}
 	for k := range credentialParams {
 		if strings.Contains(lq, k) {
 			return true

@@ -39,6 +39,28 @@ func TestRecordShapeAndRedaction(t *testing.T) {
 	}
 }
 
+// TestRedactPercentEncodedNames: a credential parameter whose name is
+// percent-encoded is the same parameter once decoded, and is redacted too.
+func TestRedactPercentEncodedNames(t *testing.T) {
+	for _, raw := range []string{
+		"https://h/x?api-version=7.6&client%5Fsecret=hunter2",
+		"https://h/x?%63ode=hunter2",
+		"https://h/x?PASSWORD=hunter2&%zz",
+	} {
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := RedactURI(u); strings.Contains(got, "hunter2") {
+			t.Errorf("RedactURI(%s) = %s", raw, got)
+		}
+	}
+	u, _ := url.Parse("https://h/secrets?api-version=7.6&q=a%3D%3D")
+	if got := RedactURI(u); got != u.String() {
+		t.Errorf("a query without credentials changed: %s", got)
+	}
+}
+
 func TestFileRotation(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "audit.log")

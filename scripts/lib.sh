@@ -63,18 +63,54 @@ wait_healthz() {
 
 # start_arca DATADIR PORT [extra serve args...]: starts `arca serve` in the background,
 # logs to DATADIR.log, sets ARCA_PID, waits for /healthz. Register stop_arca in a trap.
+# With ARCA_AUDIT_DIR set (scripts/test-clients.sh sets it), the audit log goes to a
+# file of its own there, and the deployment's credentials are recorded as needles for
+# scripts/scan-audit.sh (audit_record_deployment).
 start_arca() {
   local data=$1 port=$2; shift 2
   ARCA_LOG=${data}.log
-  log "starting arca serve --data $data --port $port $*"
-  "$ARCA_BIN" serve --data "$data" --port "$port" "$@" >"$ARCA_LOG" 2>&1 &
+  local audit_args=()
+  if [ -n "${ARCA_AUDIT_DIR:-}" ] && [[ " $* " != *" --audit-log"* ]]; then
+    mkdir -p "$ARCA_AUDIT_DIR"
+    local tag=${ARCA_LOG_TAG:-arca} af
+    af=$(mktemp --suffix=.log "$ARCA_AUDIT_DIR/${tag//[^A-Za-z0-9_-]/-}.XXXXXX") || return 1
+    audit_args=(--audit-log "$af")
+  fi
+  log "starting arca serve --data $data --port $port $* ${audit_args[*]}"
+  "$ARCA_BIN" serve --data "$data" --port "$port" "$@" "${audit_args[@]}" >"$ARCA_LOG" 2>&1 &
   ARCA_PID=$!
   if ! wait_healthz "https://localhost:$port/healthz" "$data/ca.pem" "$ARCA_PID"; then
     log "arca did not become healthy; its log follows"
     sed 's/^/  arca| /' "$ARCA_LOG" >&2 || true
     return 1
   fi
+  audit_record_deployment "$data" || return 1
   log "arca is up (pid $ARCA_PID)"
+}
+
+# audit_needle LABEL VALUE: with ARCA_AUDIT_DIR set, record VALUE (a credential or a
+# secret value a test uses) in $ARCA_AUDIT_DIR/needles.txt ("LABEL<TAB>VALUE" lines):
+# scripts/scan-audit.sh fails if it appears in any audit log. No-op otherwise.
+audit_needle() {
+  [ -n "${ARCA_AUDIT_DIR:-}" ] && [ -n "${2:-}" ] || return 0
+  mkdir -p "$ARCA_AUDIT_DIR"
+  (umask 077; printf '%s\t%s\n' "$1 (${ARCA_LOG_TAG:-arca})" "$2" >>"$ARCA_AUDIT_DIR/needles.txt")
+}
+
+# audit_record_deployment DATADIR: the deployment's own credentials as needles: the
+# development client secret and the managed identity header of `arca env`, and the
+# root key. No-op without ARCA_AUDIT_DIR.
+audit_record_deployment() {
+  [ -n "${ARCA_AUDIT_DIR:-}" ] || return 0
+  local out vals cs ih
+  out=$("$ARCA_BIN" env --data "$1") || { log "arca env --data $1 failed (audit needles)"; return 1; }
+  vals=$(ENV_TEXT=$out bash -c 'eval "$ENV_TEXT"; printf "%s\n%s\n" "$AZURE_CLIENT_SECRET" "$IDENTITY_HEADER"')
+  { read -r cs; read -r ih; } <<<"$vals"
+  [ -n "$cs" ] && [ -n "$ih" ] || { log "arca env printed no AZURE_CLIENT_SECRET/IDENTITY_HEADER (audit needles)"; return 1; }
+  audit_needle "AZURE_CLIENT_SECRET" "$cs"
+  audit_needle "IDENTITY_HEADER" "$ih"
+  [ -r "$1/root.key" ] && audit_needle "root key" "$(tr -d ' \n' <"$1/root.key")"
+  return 0
 }
 
 # stop_arca: kill the server started by start_arca (by pid), if still running.

@@ -11,6 +11,9 @@
 #       legacy = the track-1 azure-keyvault 1.1.0 client; az = the az CLI from PyPI;
 #       browser = device-code sign-in page in headless Chromium for `az login --use-device-code`
 #   GOLIVE_MODULES="azsecrets"         Go live suites to run (e.g. "azsecrets azkeys")
+#   ARCA_AUDIT_DIR=DIR                 where every suite's Arca writes its audit log (default
+#       .cache/audit; its logs and needles.txt are removed first); after the suites scripts/scan-audit.sh scans them all
+#       for leaked secrets, passwords, tokens and key material (one more result line)
 set -uo pipefail
 ARCA_LOG_TAG=test-clients
 . "$(dirname "$0")/lib.sh"
@@ -52,6 +55,15 @@ esac
 case " $SUITES " in *" js"*)
   bash "$ARCA_ROOT/scripts/setup-node.sh" || { echo "client-suites: 0 passed, 1 failed"; exit 1; } ;;
 esac
+# Every Arca the suites start writes its audit log into ARCA_AUDIT_DIR and records its
+# credentials there as needles (scripts/lib.sh start_arca, tests/python/conftest.py).
+ensure_cache_dir
+ARCA_AUDIT_DIR=${ARCA_AUDIT_DIR:-$ARCA_CACHE/audit}
+mkdir -p "$ARCA_AUDIT_DIR" && chmod 700 "$ARCA_AUDIT_DIR" && ARCA_AUDIT_DIR=$(cd "$ARCA_AUDIT_DIR" && pwd) \
+  && find "$ARCA_AUDIT_DIR" -maxdepth 1 -type f \( -name '*.log' -o -name '*.log.[0-9]*' -o -name needles.txt \) -delete \
+  || { echo "client-suites: 0 passed, 1 failed"; exit 1; }
+export ARCA_AUDIT_DIR
+
 run_suite() {
   local label=$1; shift
   log "=== $label: $*"
@@ -62,6 +74,9 @@ run_suite() {
     results+=("FAIL  $label ($((SECONDS - start))s)"); failed=$((failed + 1))
   fi
 }
+
+# The scanner must be able to fail: crafted logs, a clean one and one per kind of leak.
+run_suite "audit log scanner self-test" bash "$ARCA_ROOT/scripts/scan-audit.sh" --self-test
 
 for s in $SUITES; do
   case "$s" in
@@ -84,6 +99,16 @@ for s in $SUITES; do
     *) log "unknown suite $s"; results+=("FAIL  unknown suite $s"); failed=$((failed + 1)) ;;
   esac
 done
+
+# Every audit log the suites' Arca instances wrote: no secret value, key material,
+# password, client secret or token.
+log "=== audit log scan: $ARCA_AUDIT_DIR"
+start=$SECONDS
+if scan_out=$(bash "$ARCA_ROOT/scripts/scan-audit.sh" "$ARCA_AUDIT_DIR"); then
+  results+=("PASS  ${scan_out##*$'\n'} ($((SECONDS - start))s)"); passed=$((passed + 1))
+else
+  results+=("FAIL  ${scan_out##*$'\n'} ($((SECONDS - start))s; logs kept in $ARCA_AUDIT_DIR)"); failed=$((failed + 1))
+fi
 
 log "=== client suites summary"
 for r in "${results[@]}"; do log "  $r"; done

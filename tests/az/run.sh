@@ -21,6 +21,7 @@ if [ "${ARCA_AZ_INNER:-0}" != 1 ]; then
   "$ARCA_BIN" init --data "$WORK/data" >/dev/null
   USER_PW="Arca-$(python3 -c 'import secrets; print(secrets.token_urlsafe(12))')"
   "$ARCA_BIN" user create --data "$WORK/data" --upn alice@arca.local --password "$USER_PW" >"$WORK/user.txt"
+  audit_needle "password of alice@arca.local" "$USER_PW"
   start_arca "$WORK/data" "$port"
   make_hosts_file "$WORK/hosts" arca.vault.localhost azvault.vault.localhost azvault2.vault.localhost azrbac.vault.localhost
   set +e
@@ -83,9 +84,9 @@ run keyvault list
 expect 'map(.name) | index("azvault") != null'
 
 # data plane through the cloud's keyvault DNS suffix
-run keyvault secret set --vault-name azvault -n s1 --value v1
+run keyvault secret set --vault-name azvault -n s1 --value arca-canary-az-v1
 run keyvault secret show --vault-name azvault -n s1
-expect '.value == "v1"'
+expect '.value == "arca-canary-az-v1"'
 run keyvault secret list --vault-name azvault
 expect 'map(.name) == ["s1"]'
 run keyvault secret delete --vault-name azvault -n s1
@@ -93,7 +94,7 @@ run keyvault secret list-deleted --vault-name azvault
 expect 'map(.name) == ["s1"]'
 run keyvault secret recover --vault-name azvault -n s1
 run keyvault secret show --vault-name azvault -n s1
-expect '.value == "v1"'
+expect '.value == "arca-canary-az-v1"'
 run keyvault secret delete --vault-name azvault -n s1
 run keyvault secret purge --vault-name azvault -n s1
 run keyvault key create --vault-name azvault -n k1 --kty RSA
@@ -141,7 +142,7 @@ run ad signed-in-user show
 expect ".id == \"$ALICE\""
 # authorisation: the Python SDK (as alice, through her az login) is refused once her access policy
 # is removed, and reads again right after `az keyvault set-policy` grants get (no restart)
-run keyvault secret set --vault-name azvault -n s3 --value v3
+run keyvault secret set --vault-name azvault -n s3 --value arca-canary-az-v3
 run keyvault delete-policy -n azvault --upn alice@arca.local
 sdk_get() { # sdk_get EXPECT(ok|forbidden)
   n=$((n + 1)); log "[$n] Python SecretClient as alice: get s3 (expect $1)"
@@ -153,7 +154,7 @@ from azure.keyvault.secrets import SecretClient
 c = SecretClient(sys.argv[1], AzureCliCredential())
 try:
     v = c.get_secret("s3").value
-    assert sys.argv[2] == "ok" and v == "v3", v
+    assert sys.argv[2] == "ok" and v == "arca-canary-az-v3", v
 except HttpResponseError as e:
     assert sys.argv[2] == "forbidden" and e.status_code == 403 and e.error.code == "Forbidden", (e.status_code, e.error and e.error.code)
 PY
@@ -163,9 +164,9 @@ run keyvault set-policy -n azvault --upn alice@arca.local --secret-permissions g
 sdk_get ok
 run keyvault create -n azvault2 -g rg1 -l westus --enable-rbac-authorization false
 expect "any(.properties.accessPolicies[]; .objectId == \"$ALICE\")"
-run keyvault secret set --vault-name azvault2 -n s2 --value v2
+run keyvault secret set --vault-name azvault2 -n s2 --value arca-canary-az-v2
 run keyvault secret show --vault-name azvault2 -n s2
-expect '.value == "v2"'
+expect '.value == "arca-canary-az-v2"'
 # RBAC: in a vault with enableRbacAuthorization the Python SDK is refused (ForbiddenByRbac) until
 # `az role assignment create` gives alice a Key Vault data role on it; no restart
 run keyvault create -n azrbac -g rg1 -l westus --enable-rbac-authorization true
@@ -179,7 +180,7 @@ from azure.identity import AzureCliCredential
 from azure.keyvault.secrets import SecretClient
 c = SecretClient(sys.argv[1], AzureCliCredential())
 try:
-    assert c.set_secret("r1", "rv").value == "rv" and sys.argv[2] == "ok"
+    assert c.set_secret("r1", "arca-canary-az-rv").value == "arca-canary-az-rv" and sys.argv[2] == "ok"
 except HttpResponseError as e:
     assert sys.argv[2] == "forbidden" and e.status_code == 403 and "ForbiddenByRbac" in str(e), (e.status_code, str(e)[:300])
 PY
@@ -238,7 +239,7 @@ from azure.core.exceptions import HttpResponseError
 from azure.identity import ClientSecretCredential
 from azure.keyvault.secrets import SecretClient
 c = SecretClient(sys.argv[1], ClientSecretCredential("adfs", sys.argv[3], sys.argv[4]))
-assert c.get_secret("r1").value == "rv"
+assert c.get_secret("r1").value == "arca-canary-az-rv"
 try:
     names = [p.name for p in c.list_properties_of_secrets()]
     assert sys.argv[2] == "ok" and "r1" in names, names
@@ -266,7 +267,7 @@ import sys
 from azure.identity import DefaultAzureCredential
 from azure.keyvault.secrets import SecretClient
 cred = DefaultAzureCredential()
-assert SecretClient(sys.argv[1], cred).get_secret("s2").value == "v2"
+assert SecretClient(sys.argv[1], cred).get_secret("s2").value == "arca-canary-az-v2"
 print("  DefaultAzureCredential used", cred._successful_credential.__class__.__name__, file=sys.stderr)
 PY
 fi

@@ -22,6 +22,7 @@ port=$(free_port)
 "$ARCA_BIN" init --data "$WORK/data" >/dev/null
 PW="Arca-$(python3 -c 'import secrets; print(secrets.token_urlsafe(12))')"
 "$ARCA_BIN" user create --data "$WORK/data" --upn dana@arca.local --password "$PW" >/dev/null
+audit_needle "password of dana@arca.local" "$PW"
 start_arca "$WORK/data" "$port"
 eval "$("$ARCA_BIN" env --data "$WORK/data")"
 unset AZURE_CLIENT_ID AZURE_CLIENT_SECRET AZURE_TENANT_ID IDENTITY_ENDPOINT IDENTITY_HEADER

@@ -388,7 +388,7 @@ describe("Arca CA issuer", () => {
 });
 
 describe("import", () => {
-  for (const pass of ["s3cret-pw", ""]) {
+  for (const pass of ["arca-canary-pfx-pw", ""]) {
     it(`imports a PFX ${pass ? "with" : "without"} a password; the secret has none`, async () => {
       const tag = uniq("pfx");
       const { keyFile, certFile, cert: certPem } = opensslSelfSigned(tag, ["-newkey", "rsa:2048"]);
@@ -438,7 +438,7 @@ describe("import", () => {
     const tag = uniq("badpw");
     const { keyFile, certFile } = opensslSelfSigned(tag);
     openssl("pkcs12", "-export", "-inkey", keyFile, "-in", certFile, "-passout", "pass:right", "-out", file(`${tag}.pfx`));
-    await expectRestError(client.importCertificate(uniq("imp-badpw"), fs.readFileSync(file(`${tag}.pfx`)), { password: "wrong" }), 400);
+    await expectRestError(client.importCertificate(uniq("imp-badpw"), fs.readFileSync(file(`${tag}.pfx`)), { password: "arca-canary-wrong-pw" }), 400);
   });
 });
 
@@ -488,7 +488,7 @@ describe("issuers and contacts", () => {
   it("creates, gets, updates, lists and deletes an issuer", async () => {
     const name = uniq("issuer");
     const created = await client.createIssuer(name, "Test", {
-      accountId: "acct-1", password: "pw-secret", organizationId: "org-1", enabled: false,
+      accountId: "acct-1", password: "arca-canary-issuer-pw", organizationId: "org-1", enabled: false,
       administratorContacts: [{ firstName: "Ada", lastName: "Lovelace", email: "ada@example.test", phone: "+1 555 0100" }],
     });
     // toPublicIssuer parses the name from .../certificates/issuers/NAME as "issuers" (SDK 4.10, the same

@@ -174,9 +174,9 @@ describe("authentication and the challenge", () => {
 describe("set, get and versions", () => {
   it("sets and gets the latest version", async () => {
     const name = uniq("setget");
-    const s = await client.setSecret(name, "hunter2", { contentType: "text/plain", tags: { env: "test" } });
+    const s = await client.setSecret(name, "arca-canary-hunter2", { contentType: "text/plain", tags: { env: "test" } });
     assert.equal(s.name, name);
-    assert.equal(s.value, "hunter2");
+    assert.equal(s.value, "arca-canary-hunter2");
     assert.equal(s.properties.vaultUrl, VAULT_URL);
     assert.match(s.properties.version, HEX32);
     assert.equal(s.properties.id, `${VAULT_URL}/secrets/${name}/${s.properties.version}`);
@@ -190,7 +190,7 @@ describe("set, get and versions", () => {
     assert.ok(Math.abs(s.properties.createdOn.getTime() - Date.now()) < 5 * 60e3);
 
     const g = await client.getSecret(name);
-    assert.equal(g.value, "hunter2");
+    assert.equal(g.value, "arca-canary-hunter2");
     assert.equal(g.properties.id, s.properties.id);
     assert.equal(g.properties.createdOn.getTime(), s.properties.createdOn.getTime());
     assert.deepEqual(g.properties.tags, { env: "test" });

@@ -142,9 +142,40 @@ class Arca:
             return ""
 
 
+def _audit_log_args(extra: tuple[str, ...]) -> list[str]:
+    """With ARCA_AUDIT_DIR set (scripts/test-clients.sh), an audit log file of its own there."""
+    d = os.environ.get("ARCA_AUDIT_DIR")
+    if not d or "--audit-log" in extra:
+        return []
+    os.makedirs(d, exist_ok=True)
+    fd, path = tempfile.mkstemp(prefix="tests-python.", suffix=".log", dir=d)
+    os.close(fd)
+    return ["--audit-log", path]
+
+
+def audit_needle(label: str, value: str) -> None:
+    """Record VALUE for scripts/scan-audit.sh (as scripts/lib.sh audit_needle does)."""
+    d = os.environ.get("ARCA_AUDIT_DIR")
+    if not d or not value:
+        return
+    os.makedirs(d, exist_ok=True)
+    fd = os.open(os.path.join(d, "needles.txt"), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    with os.fdopen(fd, "a") as f:
+        f.write(f"{label} (tests/python)\t{value}\n")
+
+
+def _record_deployment_needles(data: str, env: dict[str, str]) -> None:
+    audit_needle("AZURE_CLIENT_SECRET", env.get("AZURE_CLIENT_SECRET", ""))
+    audit_needle("IDENTITY_HEADER", env.get("IDENTITY_HEADER", ""))
+    try:
+        audit_needle("root key", Path(data, "root.key").read_text().strip())
+    except OSError:
+        pass
+
+
 def serve(binary: str, data: str, port: int, log_path: str, *extra: str) -> Arca:
     """Start `arca serve` on DATA/PORT, wait for /healthz, read `arca env`. Raises RuntimeError."""
-    args = [binary, "serve", "--data", data, "--port", str(port), *extra]
+    args = [binary, "serve", "--data", data, "--port", str(port), *extra, *_audit_log_args(extra)]
     log = open(log_path, "ab")
     proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
     log.close()
@@ -163,6 +194,7 @@ def serve(binary: str, data: str, port: int, log_path: str, *extra: str) -> Arca
                                "KEY_VAULT_NAME", "REQUESTS_CA_BUNDLE") if k not in env]
         if missing:
             raise RuntimeError(f"`arca env` lacks {missing}; output was:\n{r.stdout}")
+        _record_deployment_needles(data, env)
     except Exception:
         stop(proc)
         raise

@@ -54,7 +54,7 @@ VAULT_URL=$(ENV_TEXT=$ENV_TEXT bash -c 'eval "$ENV_TEXT"; printf %s "$AZURE_KEYV
 make_hosts_file "$WORK/hosts" "$VAULT_NAME.vault.azure.net"
 
 SECRET=quickstartSecret1
-VALUE="Value-$RANDOM"
+VALUE="arca-canary-qs-$RANDOM"
 run_qs() {
   # clean environment: PATH, HOME and exactly what `arca env` exports
   printf '%s\n%s\n' "$SECRET" "$VALUE" | in_ns "$WORK/hosts" \

@@ -778,7 +778,7 @@ class TestReadUpdate:
 
 
 class TestImport:
-    @pytest.mark.parametrize("password", ["s3cret-pw", None])
+    @pytest.mark.parametrize("password", ["arca-canary-pfx-pw", None])
     @pytest.mark.parametrize("kind", ["rsa", "ec"])
     def test_import_pkcs12(self, cc, sc, kc, credential, password, kind):
         key = (rsa.generate_private_key(public_exponent=65537, key_size=2048) if kind == "rsa"
@@ -814,7 +814,7 @@ class TestImport:
         pfx = pkcs12.serialize_key_and_certificates(b"x", key, self_signed(key), None,
                                                     serialization.BestAvailableEncryption(b"right"))
         with pytest.raises(HttpResponseError) as ei:
-            cc.import_certificate(uniq("imp-badpw"), pfx, password="wrong")
+            cc.import_certificate(uniq("imp-badpw"), pfx, password="arca-canary-wrong-pw")
         assert ei.value.status_code == 400, ei.value
 
     def test_import_pem_pkcs8_with_chain(self, cc, sc, kc, credential):
@@ -998,7 +998,7 @@ class TestIssuersContacts:
         name = uniq("issuer")
         admins = [AdministratorContact(first_name="Ada", last_name="Lovelace", email="ada@example.test",
                                        phone="+1 555 0100")]
-        created = cc.create_issuer(name, provider="Test", account_id="acct-1", password="pw-secret",
+        created = cc.create_issuer(name, provider="Test", account_id="acct-1", password="arca-canary-issuer-pw",
                                    organization_id="org-1", admin_contacts=admins, enabled=True)
         assert created.name == name and created.provider == "Test"
         assert created.id == f"{cc.vault_url}/certificates/issuers/{name}"

@@ -162,9 +162,9 @@ class TestAuthentication:
 
 def test_set_and_get_latest(arca, client):
     name = uniq("setget")
-    s = client.set_secret(name, "hunter2", content_type="text/plain", tags={"env": "test", "team": "arca"})
+    s = client.set_secret(name, "arca-canary-hunter2", content_type="text/plain", tags={"env": "test", "team": "arca"})
     assert s.name == name
-    assert s.value == "hunter2"
+    assert s.value == "arca-canary-hunter2"
     assert s.properties.vault_url == arca.vault_url
     assert s.id == f"{arca.vault_url}/secrets/{name}/{s.properties.version}"
     assert HEX32.match(s.properties.version), s.properties.version
@@ -178,7 +178,7 @@ def test_set_and_get_latest(arca, client):
     assert abs(s.properties.created_on - dt.datetime.now(dt.timezone.utc)) < dt.timedelta(minutes=5)
 
     g = client.get_secret(name)
-    assert g.value == "hunter2"
+    assert g.value == "arca-canary-hunter2"
     assert g.id == s.id
     assert g.properties.created_on == s.properties.created_on
     assert g.properties.updated_on == s.properties.updated_on
@@ -746,7 +746,7 @@ def test_concurrent_sets_make_distinct_versions(client):
 
 
 def test_wrong_client_secret_is_refused(arca):
-    cred = ClientSecretCredential("adfs", arca.env["AZURE_CLIENT_ID"], "wrong-" + uuid.uuid4().hex,
+    cred = ClientSecretCredential("adfs", arca.env["AZURE_CLIENT_ID"], "arca-canary-wrong-" + uuid.uuid4().hex,
                                   authority=arca.authority)
     with SecretClient(arca.vault_url, cred) as c:
         with pytest.raises(ClientAuthenticationError):
@@ -780,7 +780,7 @@ def test_managed_identity_endpoint_requires_the_header(arca):
     r = requests.get(ep, params=params, verify=arca.ca, timeout=10)
     assert 400 <= r.status_code < 500, r.text
     assert "access_token" not in r.text
-    r = requests.get(ep, params=params, headers={"X-IDENTITY-HEADER": "wrong"}, verify=arca.ca, timeout=10)
+    r = requests.get(ep, params=params, headers={"X-IDENTITY-HEADER": "arca-canary-wrong-header"}, verify=arca.ca, timeout=10)
     assert 400 <= r.status_code < 500, r.text
     assert "access_token" not in r.text
     r = requests.get(ep, params=params, headers={"X-IDENTITY-HEADER": arca.env["IDENTITY_HEADER"]},

@@ -70,10 +70,10 @@ assert calls and calls[0][0].startswith(os.environ["AZURE_AUTHORITY_HOST"].rstri
 print(f"challenge: authorization={calls[0][0]} resource={calls[0][1]}")
 
 # secrets through the same legacy client, and the credentials= form of KeyVaultAuthentication
-client.set_secret(vault_url, "legacy-secret", "s3cret")
-assert client.get_secret(vault_url, "legacy-secret", "").value == "s3cret"
+client.set_secret(vault_url, "legacy-secret", "arca-canary-legacy-s3cret")
+assert client.get_secret(vault_url, "legacy-secret", "").value == "arca-canary-legacy-s3cret"
 sp = ServicePrincipalCredentials(client_id=os.environ["AZURE_CLIENT_ID"], secret=os.environ["AZURE_CLIENT_SECRET"],
                                  tenant=os.environ["AZURE_TENANT_ID"], resource=calls[0][1], cloud_environment=ARCA_CLOUD)
 client2 = KeyVaultClient(KeyVaultAuthentication(credentials=sp))
-assert client2.get_secret(vault_url, "legacy-secret", "").value == "s3cret"
+assert client2.get_secret(vault_url, "legacy-secret", "").value == "arca-canary-legacy-s3cret"
 print(f"legacy track-1 client OK: get_key returned {json_key.kty} key {json_key.kid} (python {sys.version.split()[0]})")
