@@ -160,15 +160,17 @@ func ByRBAC(assignments []RoleAssignment, roles map[string]*RoleDefinition, s Su
 		if !subjectIs(s, a.PrincipalID) || !inScope(a.Scope, objectScope) {
 			continue
 		}
-		if r := roles[strings.ToLower(roleGUID(a.RoleDefinitionID))]; r != nil && r.Allows(req.DataAction) {
+		if r := roles[strings.ToLower(RoleGUID(a.RoleDefinitionID))]; r != nil && r.Allows(req.DataAction) {
 			return true
 		}
 	}
 	return false
 }
 
-// roleGUID takes the GUID of a full role definition id.
-func roleGUID(id string) string {
+// RoleGUID takes the GUID of a full role definition id
+// (…/providers/Microsoft.Authorization/roleDefinitions/<GUID>), or returns
+// a bare GUID as it is.
+func RoleGUID(id string) string {
 	if i := strings.LastIndexByte(id, '/'); i >= 0 {
 		return id[i+1:]
 	}

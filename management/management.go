@@ -106,7 +106,7 @@ func keyVaultDataRoles() []RoleDefinition {
 // …/roleDefinitions/<id> resource id). Custom roles are looked up with
 // (*Service).RoleDefinition.
 func RoleByID(id string) (RoleDefinition, bool) {
-	id = guidOf(id)
+	id = authz.RoleGUID(id)
 	for _, r := range BuiltinRoles {
 		if strings.EqualFold(r.ID, id) {
 			return r, true
@@ -431,7 +431,7 @@ func (s *Service) CreateRoleAssignment(ctx context.Context, ra *RoleAssignment) 
 	err := s.Store.Update(ctx, func(tx storage.Tx) error {
 		role, err := roleIn(tx, ra.RoleDefinitionID)
 		if arca.KindOf(err) == arca.KindNotFound {
-			return arca.Errorf(arca.KindInvalid, "RoleDefinitionDoesNotExist", "The specified role definition with ID '%s' does not exist.", guidOf(ra.RoleDefinitionID))
+			return arca.Errorf(arca.KindInvalid, "RoleDefinitionDoesNotExist", "The specified role definition with ID '%s' does not exist.", authz.RoleGUID(ra.RoleDefinitionID))
 		} else if err != nil {
 			return err
 		}
@@ -537,7 +537,7 @@ func (s *Service) Authorize(ctx context.Context, principal, scope, action string
 	for _, ra := range ras {
 		role, ok := RoleByID(ra.RoleDefinitionID)
 		if !ok {
-			c := custom[strings.ToLower(guidOf(ra.RoleDefinitionID))]
+			c := custom[strings.ToLower(authz.RoleGUID(ra.RoleDefinitionID))]
 			if c == nil {
 				continue
 			}

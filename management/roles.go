@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/arcakv/arca"
+	"github.com/arcakv/arca/authz"
 	"github.com/arcakv/arca/storage"
 )
 
@@ -69,17 +70,9 @@ func (r RoleDefinition) VisibleAt(scope string) bool {
 	return false
 }
 
-// guidOf takes the GUID of a full …/roleDefinitions/<GUID> id.
-func guidOf(id string) string {
-	if i := strings.LastIndexByte(id, '/'); i >= 0 {
-		return id[i+1:]
-	}
-	return id
-}
-
 // RoleDefinitionNotFound is ARM's 404 for an unknown role definition.
 func RoleDefinitionNotFound(id string) error {
-	return arca.Errorf(arca.KindNotFound, "RoleDefinitionDoesNotExist", "The specified role definition with ID '%s' does not exist.", guidOf(id))
+	return arca.Errorf(arca.KindNotFound, "RoleDefinitionDoesNotExist", "The specified role definition with ID '%s' does not exist.", authz.RoleGUID(id))
 }
 
 // builtinNotModifiable refuses a write of a built-in role's GUID.
@@ -94,7 +87,7 @@ func roleIn(r storage.Reader, id string) (RoleDefinition, error) {
 	if b, ok := RoleByID(id); ok {
 		return b, nil
 	}
-	g := strings.ToLower(guidOf(id))
+	g := strings.ToLower(authz.RoleGUID(id))
 	if !guidRE.MatchString(g) {
 		return RoleDefinition{}, RoleDefinitionNotFound(id)
 	}
@@ -371,7 +364,7 @@ func (s *Service) DeleteRoleDefinition(ctx context.Context, id string) (*RoleDef
 		used := false
 		if err := tx.Scan(raPrefix, "", func(_ string, b []byte) bool {
 			var ra RoleAssignment
-			if json.Unmarshal(b, &ra) == nil && strings.EqualFold(guidOf(ra.RoleDefinitionID), rd.ID) {
+			if json.Unmarshal(b, &ra) == nil && strings.EqualFold(authz.RoleGUID(ra.RoleDefinitionID), rd.ID) {
 				used = true
 				return false
 			}

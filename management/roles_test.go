@@ -273,3 +273,24 @@ func TestRoleVisibility(t *testing.T) {
 		t.Fatal("built-in roles are assignable and visible everywhere")
 	}
 }
+
+// FuzzSplitScope: any string parses or is refused without a panic, and
+// what parses names a subscription and a well-formed resource path.
+func FuzzSplitScope(f *testing.F) {
+	for _, s := range []string{"/subscriptions/s", "/subscriptions/s/resourceGroups/g", "/subscriptions/s/resourceGroups/g/providers/Microsoft.KeyVault/vaults/v",
+		"/subscriptions/s/resourceGroups/g/providers/Microsoft.KeyVault/vaults/v/secrets/x", "/", "//", "subscriptions/s", "/subscriptions//resourceGroups/g"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, scope string) {
+		sub, group, resource, ok := splitScope(scope)
+		if !ok {
+			return
+		}
+		if sub == "" || strings.Contains(sub, "/") || (group == "" && len(resource) > 0) || len(resource)%2 != 0 {
+			t.Fatalf("%q -> %q %q %q", scope, sub, group, resource)
+		}
+		if len(resource) > 0 && !strings.EqualFold(resource[0], "providers") {
+			t.Fatalf("%q: resource path %q", scope, resource)
+		}
+	})
+}

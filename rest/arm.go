@@ -44,6 +44,19 @@ type armRequest struct {
 
 func (q *armRequest) fail(err error) { writeError(q.w, q.r, q.s.Log, err) }
 
+// deleted answers an ARM DELETE: 200 with the deleted resource, 204 when
+// there was nothing to delete, the error otherwise.
+func (q *armRequest) deleted(err error, body func() any) {
+	switch {
+	case arca.KindOf(err) == arca.KindNotFound:
+		q.w.WriteHeader(http.StatusNoContent)
+	case err != nil:
+		q.fail(err)
+	default:
+		writeJSON(q.w, http.StatusOK, body())
+	}
+}
+
 func (q *armRequest) ctx() context.Context { return q.r.Context() }
 
 // authorize checks the caller's role assignments for action at scope.
@@ -1433,15 +1446,7 @@ func (q *armRequest) roleAssignments(scope string, rest []string) {
 			return
 		}
 		ra, err := q.s.Management.DeleteRoleAssignment(ctx, name)
-		if arca.KindOf(err) == arca.KindNotFound {
-			q.w.WriteHeader(http.StatusNoContent)
-			return
-		}
-		if err != nil {
-			q.fail(err)
-			return
-		}
-		writeJSON(q.w, http.StatusOK, roleAssignmentJSON(ra))
+		q.deleted(err, func() any { return roleAssignmentJSON(ra) })
 	default:
 		q.method()
 	}

@@ -164,15 +164,7 @@ func (q *armRequest) deleteRoleDefinition(scope, id string) {
 		return
 	}
 	out, err := q.s.Management.DeleteRoleDefinition(ctx, id)
-	if arca.KindOf(err) == arca.KindNotFound {
-		q.w.WriteHeader(http.StatusNoContent)
-		return
-	}
-	if err != nil {
-		q.fail(err)
-		return
-	}
-	writeJSON(q.w, http.StatusOK, roleDefJSON(scope, out))
+	q.deleted(err, func() any { return roleDefJSON(scope, out) })
 }
 
 // authorizeLinked checks action at each linked scope (a role definition's
