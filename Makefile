@@ -27,12 +27,7 @@ test-go: ## Unit, conformance and in-process end-to-end tests (race detector on)
 
 # Every Fuzz target, a short run each (the seed corpora also run in test-go).
 fuzz: ## Fuzz smoke: each FuzzXxx for $(FUZZTIME)
-	@set -e; for pkg in $$($(GO) list ./...); do \
-	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
-	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg >/dev/null || \
-	      { $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; exit 1; }; \
-	  done; \
-	done
+	FUZZTIME=$(FUZZTIME) GO=$(GO) bash scripts/fuzz.sh
 
 test-clients: build ## Official Python, JS and Go live suites against Arca
 	ARCA_BIN=$(CURDIR)/$(BIN) bash scripts/test-clients.sh
