@@ -1,6 +1,6 @@
 // Package bolt is the embedded storage.Backend on go.etcd.io/bbolt. Every
 // write transaction is fsynced before Update returns; concurrent writers are
-// group-committed with bbolt's Batch.
+// group-committed (see committer).
 package bolt
 
 import (
@@ -20,7 +20,8 @@ const fillPercent = 0.9
 
 // Backend is a bbolt-backed storage.Backend.
 type Backend struct {
-	db *bbolt.DB
+	db     *bbolt.DB
+	commit *committer
 }
 
 var _ storage.Backend = (*Backend)(nil)
@@ -37,7 +38,6 @@ func Open(path string) (*Backend, error) {
 		}
 		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
 	}
-	db.MaxBatchDelay = 500 * time.Microsecond
 	db.AllocSize = 32 << 20 // grow the file in large steps: fewer truncate+sync cycles
 	if err := db.Update(func(tx *bbolt.Tx) error {
 		_, err := tx.CreateBucketIfNotExists(bucket)
@@ -46,7 +46,7 @@ func Open(path string) (*Backend, error) {
 		db.Close()
 		return nil, err
 	}
-	return &Backend{db: db}, nil
+	return &Backend{db: db, commit: newCommitter(db)}, nil
 }
 
 // View implements storage.Backend.
@@ -57,12 +57,13 @@ func (b *Backend) View(ctx context.Context, fn func(storage.Reader) error) error
 	return mapErr(b.db.View(func(btx *bbolt.Tx) error { return fn(&tx{b: btx.Bucket(bucket)}) }))
 }
 
-// Update implements storage.Backend. Writers are batched into one fsync.
+// Update implements storage.Backend. Concurrent writers share one commit
+// (and its fsyncs); fn may run more than once (see committer).
 func (b *Backend) Update(ctx context.Context, fn func(storage.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return mapErr(b.db.Batch(func(btx *bbolt.Tx) error {
+	return mapErr(b.commit.update(func(btx *bbolt.Tx) error {
 		bk := btx.Bucket(bucket)
 		// Split pages when 90% full instead of bbolt's 50%: keys mostly
 		// arrive in order within a vault, and half-empty pages would double
@@ -73,7 +74,10 @@ func (b *Backend) Update(ctx context.Context, fn func(storage.Tx) error) error {
 }
 
 // Close implements storage.Backend.
-func (b *Backend) Close() error { return b.db.Close() }
+func (b *Backend) Close() error {
+	b.commit.close()
+	return b.db.Close()
+}
 
 func mapErr(err error) error {
 	if errors.Is(err, bbolt.ErrDatabaseNotOpen) {

@@ -3,7 +3,9 @@ package bolt_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/arcakv/arca/storage"
@@ -49,5 +51,69 @@ func TestDurableAcrossReopen(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestGroupCommitIsolatesFailures: many concurrent writers share commits;
+// one whose function fails (or panics) gets its own error and leaves no
+// trace, and every other writer's data is committed.
+func TestGroupCommitIsolatesFailures(t *testing.T) {
+	b := open(t, filepath.Join(t.TempDir(), "arca.db"))
+	defer b.Close()
+	ctx := context.Background()
+	boom := errors.New("boom")
+	const writers = 64
+	errs := make(chan error, writers)
+	for i := range writers {
+		go func() {
+			errs <- b.Update(ctx, func(tx storage.Tx) error {
+				if err := tx.Put(fmt.Sprintf("k/%02d", i), []byte("v")); err != nil {
+					return err
+				}
+				switch i % 16 {
+				case 3:
+					return boom
+				case 7:
+					panic("bad writer")
+				}
+				return nil
+			})
+		}()
+	}
+	var failed, panicked int
+	for range writers {
+		switch err := <-errs; {
+		case errors.Is(err, boom):
+			failed++
+		case err != nil && strings.Contains(err.Error(), "bad writer"):
+			panicked++
+		case err != nil:
+			t.Fatal(err)
+		}
+	}
+	if failed != writers/16 || panicked != writers/16 {
+		t.Fatalf("failed %d, panicked %d", failed, panicked)
+	}
+	n := 0
+	if err := b.View(ctx, func(r storage.Reader) error {
+		return r.Scan("k/", "", func(k string, _ []byte) bool {
+			var i int
+			fmt.Sscanf(k, "k/%d", &i)
+			if i%16 == 3 || i%16 == 7 {
+				t.Errorf("%s of a failed writer was committed", k)
+			}
+			n++
+			return true
+		})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n != writers-2*writers/16 {
+		t.Fatalf("%d keys committed", n)
+	}
+	// After Close, writers get storage.ErrClosed; Close may be repeated.
+	b.Close()
+	if err := b.Update(ctx, func(tx storage.Tx) error { return tx.Put("x", nil) }); !errors.Is(err, storage.ErrClosed) {
+		t.Fatalf("update after close: %v", err)
 	}
 }
