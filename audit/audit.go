@@ -6,7 +6,6 @@
 package audit
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/url"
@@ -46,14 +45,25 @@ type Sink interface {
 	Close() error
 }
 
-// Logger serialises events to sinks. Safe for concurrent use.
+// Logger serialises events to sinks. Safe for concurrent use. Concurrent
+// records are combined: while one caller writes to the sinks, others append
+// their lines to a buffer that the writing caller writes next, so a busy
+// server makes one write per group of records instead of one per record.
 type Logger struct {
-	mu    sync.Mutex
-	sinks []Sink
+	mu      sync.Mutex
+	idle    sync.Cond // signalled when writing becomes false
+	buf     []byte    // lines waiting for the writer
+	spare   []byte
+	writing bool
+	sinks   []Sink
 }
 
 // New returns a Logger writing to sinks.
-func New(sinks ...Sink) *Logger { return &Logger{sinks: sinks} }
+func New(sinks ...Sink) *Logger {
+	l := &Logger{sinks: sinks}
+	l.idle.L = &l.mu
+	return l
+}
 
 // credentialParams are query parameters never written to the log.
 var credentialParams = map[string]bool{"code": true, "client_secret": true, "client_assertion": true, "password": true,
@@ -127,7 +137,9 @@ func ResultType(status int) string {
 	return "Failure"
 }
 
-// Record writes e to every sink.
+// Record writes e to every sink. When another call is writing, e's line
+// is left to it (and Record returns at once); the call that writes returns
+// the first sink error.
 func (l *Logger) Record(e *Event) error {
 	if l == nil {
 		return nil
@@ -135,29 +147,51 @@ func (l *Logger) Record(e *Event) error {
 	if e.Category == "" {
 		e.Category = "AuditEvent"
 	}
-	b, err := json.Marshal(e)
-	if err != nil {
-		return err
-	}
-	b = append(b, '\n')
+	bp := scratch.Get().(*[]byte)
+	line := append(e.AppendJSON((*bp)[:0]), '\n')
 	l.mu.Lock()
-	defer l.mu.Unlock()
+	l.buf = append(l.buf, line...)
+	*bp = line
+	scratch.Put(bp)
+	if l.writing {
+		l.mu.Unlock()
+		return nil
+	}
+	l.writing = true
 	var first error
-	for _, s := range l.sinks {
-		if err := s.Write(b); err != nil && first == nil {
-			first = err
+	for len(l.buf) > 0 {
+		out := l.buf
+		l.buf = l.spare[:0]
+		l.mu.Unlock()
+		for _, s := range l.sinks {
+			if err := s.Write(out); err != nil && first == nil {
+				first = err
+			}
+		}
+		l.mu.Lock()
+		if cap(out) <= 1<<20 {
+			l.spare = out
 		}
 	}
+	l.writing = false
+	l.idle.Broadcast()
+	l.mu.Unlock()
 	return first
 }
 
-// Close flushes and closes the sinks.
+// scratch holds encoding buffers, so records are encoded outside the lock.
+var scratch = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// Close waits for pending records to be written, then closes the sinks.
 func (l *Logger) Close() error {
 	if l == nil {
 		return nil
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	for l.writing {
+		l.idle.Wait()
+	}
 	var first error
 	for _, s := range l.sinks {
 		if err := s.Close(); err != nil && first == nil {
@@ -224,8 +258,8 @@ func (s *FileSink) rotate() error {
 	return s.open()
 }
 
-// Write implements Sink: one write(2) per record, so a record is in the
-// file (the page cache) when Record returns.
+// Write implements Sink: one write(2) per call (a record, or a group of
+// records combined by Logger.Record).
 func (s *FileSink) Write(line []byte) error {
 	if s.MaxBytes > 0 && s.size+int64(len(line)) > s.MaxBytes && s.size > 0 {
 		if err := s.rotate(); err != nil {
