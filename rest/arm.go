@@ -116,6 +116,9 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, audOK func
 		writeError(w, r, s.Log, arca.Errorf(arca.KindUnauthorized, "InvalidAuthenticationToken", "%s", msg))
 		return nil, "", false
 	}
+	if ri := reqInfoFrom(r.Context()); ri != nil {
+		ri.principal = p // the audit record names the caller
+	}
 	return p, t.ID, true
 }
 

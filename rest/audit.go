@@ -40,10 +40,14 @@ func (s *Server) auditRequest(r *http.Request, status int, start time.Time, requ
 	}
 	host, _, _ := net.SplitHostPort(r.RemoteAddr)
 	op := string(ri.op)
-	switch {
+	switch lower := strings.ToLower(strings.TrimPrefix(r.URL.Path, "/")); {
 	case op != "":
 	case ri.resource != "":
 		op = "VaultRequest" // answered before any handler (challenge, bad api-version, unknown path)
+	case strings.HasPrefix(lower, "v1.0"):
+		op = "GraphRequest"
+	case isARMPath(lower):
+		op = "ManagementRequest"
 	default:
 		op = "TokenServiceRequest"
 	}

@@ -114,6 +114,9 @@ func TestAuditLogRecordsEveryRequestWithoutSecrets(t *testing.T) {
 	f.do("GET", f.vaultURL("arca")+"/secrets/canary/?api-version=7.4", "", "")
 	sp, secret, _ := f.r.App.Directory.CreateServicePrincipal(ctx, "nobody", true, nil)
 	f.do("GET", f.vaultURL("arca")+"/secrets/canary/?api-version=7.4", f.spToken(sp.AppID, secret, "https://vault.localhost:"+f.port()), "")
+	// Management plane and Graph calls are audited too, with their caller.
+	f.arm().call("GET", "resourcegroups/arca?api-version=2021-04-01", "", 200)
+	f.graph(f.token("https://graph.localhost:"+f.port()+"/.default"), "GET", "groups", "", 200)
 	f.r.Close()
 
 	raw, err := os.ReadFile(filepath.Join(f.dir, "audit", "audit.log"))
@@ -144,8 +147,12 @@ func TestAuditLogRecordsEveryRequestWithoutSecrets(t *testing.T) {
 		if strings.Contains(e.ResourceID, "/vaults/arca") {
 			seen[e.OperationName+"/"+e.ResultType]++
 		}
+		if (e.OperationName == "ManagementRequest" || e.OperationName == "GraphRequest") && e.Identity != nil && e.Identity.Claim["oid"] != "" {
+			seen[e.OperationName+"/"+e.ResultType]++
+		}
 	}
-	for _, want := range []string{"SecretSet/Success", "SecretGet/Success", "VaultRequest/Unauthorized", "SecretGet/Forbidden"} {
+	for _, want := range []string{"SecretSet/Success", "SecretGet/Success", "VaultRequest/Unauthorized", "SecretGet/Forbidden",
+		"ManagementRequest/Success", "GraphRequest/Success"} {
 		if seen[want] == 0 {
 			t.Errorf("no %s record; saw %v", want, seen)
 		}
