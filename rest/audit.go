@@ -39,7 +39,7 @@ func (s *Server) auditRequest(r *http.Request, status int, start time.Time, requ
 		return
 	}
 	host, _, _ := net.SplitHostPort(r.RemoteAddr)
-	op := string(ri.op)
+	op, resource := string(ri.op), ri.resource
 	switch lower := strings.ToLower(strings.TrimPrefix(r.URL.Path, "/")); {
 	case op != "":
 	case ri.resource != "":
@@ -48,6 +48,9 @@ func (s *Server) auditRequest(r *http.Request, status int, start time.Time, requ
 		op = "GraphRequest"
 	case isARMPath(lower):
 		op = "ManagementRequest"
+		if resource == "" && strings.HasPrefix(lower, "subscriptions/") {
+			resource = r.URL.Path // the ARM resource (or scope) the call is about
+		}
 	default:
 		op = "TokenServiceRequest"
 	}
@@ -65,7 +68,7 @@ func (s *Server) auditRequest(r *http.Request, status int, start time.Time, requ
 		props["isAccessPolicyMatch"] = *ri.policyHit
 	}
 	e := &audit.Event{
-		Time: start.UTC(), OperationName: op, OperationVersion: apiVersionOf(r.URL.RawQuery), ResourceID: ri.resource,
+		Time: start.UTC(), OperationName: op, OperationVersion: apiVersionOf(r.URL.RawQuery), ResourceID: resource,
 		ResultType: audit.ResultType(status), ResultSignature: http.StatusText(status),
 		DurationMs: time.Since(start).Milliseconds(), CallerIPAddress: host, CorrelationID: corr, Properties: props,
 	}

@@ -147,7 +147,8 @@ func TestAuditLogRecordsEveryRequestWithoutSecrets(t *testing.T) {
 		if strings.Contains(e.ResourceID, "/vaults/arca") {
 			seen[e.OperationName+"/"+e.ResultType]++
 		}
-		if (e.OperationName == "ManagementRequest" || e.OperationName == "GraphRequest") && e.Identity != nil && e.Identity.Claim["oid"] != "" {
+		if (e.OperationName == "ManagementRequest" && strings.HasPrefix(e.ResourceID, "/subscriptions/") || e.OperationName == "GraphRequest") &&
+			e.Identity != nil && e.Identity.Claim["oid"] != "" {
 			seen[e.OperationName+"/"+e.ResultType]++
 		}
 	}
