@@ -6,6 +6,8 @@
 package audit
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -45,23 +47,25 @@ type Sink interface {
 	Close() error
 }
 
-// Logger serialises events to sinks. Safe for concurrent use. Concurrent
-// records are combined: while one caller writes to the sinks, others append
-// their lines to a buffer that the writing caller writes next, so a busy
-// server makes one write per group of records instead of one per record.
+// Logger serialises events to sinks. Safe for concurrent use. Record
+// encodes the event and queues its line; one writer goroutine writes what
+// has queued, so a busy server makes one write per group of records and no
+// request waits for another's write. Close writes what is queued.
 type Logger struct {
 	mu      sync.Mutex
-	idle    sync.Cond // signalled when writing becomes false
-	buf     []byte    // lines waiting for the writer
-	spare   []byte
-	writing bool
+	buf     []byte // lines waiting for the writer
+	spare   []byte // the writer's last buffer, reused when small
+	closed  bool
+	lastErr error // the last write error, until a write succeeds
 	sinks   []Sink
+	wake    chan struct{} // capacity 1: "there are lines"
+	done    chan struct{} // closed when the writer has exited
 }
 
 // New returns a Logger writing to sinks.
 func New(sinks ...Sink) *Logger {
-	l := &Logger{sinks: sinks}
-	l.idle.L = &l.mu
+	l := &Logger{sinks: sinks, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	go l.writer()
 	return l
 }
 
@@ -137,9 +141,17 @@ func ResultType(status int) string {
 	return "Failure"
 }
 
-// Record writes e to every sink. When another call is writing, e's line
-// is left to it (and Record returns at once); the call that writes returns
-// the first sink error.
+// ErrClosed is returned by Record after Close.
+var ErrClosed = errors.New("audit: logger closed")
+
+// maxSpare bounds the buffer kept for reuse between writes.
+const maxSpare = 1 << 20
+
+// scratch holds encoding buffers, so records are encoded outside the lock.
+var scratch = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// Record queues e for the sinks. It returns the last write error the
+// writer met, if the sinks are failing.
 func (l *Logger) Record(e *Event) error {
 	if l == nil {
 		return nil
@@ -150,47 +162,77 @@ func (l *Logger) Record(e *Event) error {
 	bp := scratch.Get().(*[]byte)
 	line := append(e.AppendJSON((*bp)[:0]), '\n')
 	l.mu.Lock()
+	defer l.mu.Unlock()
+	if cap(line) <= maxSpare {
+		defer func() { *bp = line; scratch.Put(bp) }()
+	}
+	if l.closed {
+		return ErrClosed
+	}
 	l.buf = append(l.buf, line...)
-	*bp = line
-	scratch.Put(bp)
-	if l.writing {
-		l.mu.Unlock()
-		return nil
+	select {
+	case l.wake <- struct{}{}:
+	default: // already signalled
 	}
-	l.writing = true
-	var first error
-	for len(l.buf) > 0 {
-		out := l.buf
-		l.buf = l.spare[:0]
-		l.mu.Unlock()
-		for _, s := range l.sinks {
-			if err := s.Write(out); err != nil && first == nil {
-				first = err
+	return l.lastErr
+}
+
+func (l *Logger) writer() {
+	defer close(l.done)
+	for range l.wake {
+		for {
+			l.mu.Lock()
+			out := l.buf
+			if len(out) == 0 {
+				l.mu.Unlock()
+				break
 			}
-		}
-		l.mu.Lock()
-		if cap(out) <= 1<<20 {
-			l.spare = out
+			l.buf = l.spare[:0]
+			l.spare = nil
+			l.mu.Unlock()
+			err := l.write(out)
+			l.mu.Lock()
+			l.lastErr = err
+			if cap(out) <= maxSpare {
+				l.spare = out[:0] // l.buf never shares this array: it was taken above
+			}
+			l.mu.Unlock()
 		}
 	}
-	l.writing = false
-	l.idle.Broadcast()
-	l.mu.Unlock()
+}
+
+// write sends out to every sink; a panicking sink is an error, not a crash
+// of the writer.
+func (l *Logger) write(out []byte) (first error) {
+	defer func() {
+		if p := recover(); p != nil {
+			first = fmt.Errorf("audit: sink panicked: %v", p)
+		}
+	}()
+	for _, s := range l.sinks {
+		if err := s.Write(out); err != nil && first == nil {
+			first = err
+		}
+	}
 	return first
 }
 
-// scratch holds encoding buffers, so records are encoded outside the lock.
-var scratch = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
-
-// Close waits for pending records to be written, then closes the sinks.
+// Close writes the queued records, stops the writer and closes the sinks.
+// It may be called more than once.
 func (l *Logger) Close() error {
 	if l == nil {
 		return nil
 	}
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	for l.writing {
-		l.idle.Wait()
+	already := l.closed
+	if !already {
+		l.closed = true
+		close(l.wake)
+	}
+	l.mu.Unlock()
+	<-l.done
+	if already {
+		return nil
 	}
 	var first error
 	for _, s := range l.sinks {
@@ -259,16 +301,38 @@ func (s *FileSink) rotate() error {
 }
 
 // Write implements Sink: one write(2) per call (a record, or a group of
-// records combined by Logger.Record).
-func (s *FileSink) Write(line []byte) error {
-	if s.MaxBytes > 0 && s.size+int64(len(line)) > s.MaxBytes && s.size > 0 {
-		if err := s.rotate(); err != nil {
+// records combined by Logger), split at line boundaries where the file
+// must rotate, so no file grows past MaxBytes except by a single record.
+func (s *FileSink) Write(p []byte) error {
+	for len(p) > 0 {
+		n := len(p)
+		if s.MaxBytes > 0 {
+			n = 0 // whole lines that fit (at least one in an empty file)
+			for n < len(p) {
+				end := bytes.IndexByte(p[n:], '\n') + 1
+				if end == 0 {
+					end = len(p) - n
+				}
+				if s.size+int64(n+end) > s.MaxBytes && (n > 0 || s.size > 0) {
+					break
+				}
+				n += end
+			}
+			if n == 0 {
+				if err := s.rotate(); err != nil {
+					return err
+				}
+				continue
+			}
+		}
+		w, err := s.f.Write(p[:n])
+		s.size += int64(w)
+		if err != nil {
 			return err
 		}
+		p = p[n:]
 	}
-	n, err := s.f.Write(line)
-	s.size += int64(n)
-	return err
+	return nil
 }
 
 // Close implements Sink.

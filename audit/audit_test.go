@@ -24,6 +24,12 @@ func TestRecordShapeAndRedaction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := l.Close(); err != nil { // Close writes what is queued
+		t.Fatal(err)
+	}
+	if err := l.Record(&Event{}); err != ErrClosed {
+		t.Fatalf("record after close: %v", err)
+	}
 	line := buf.String()
 	if strings.Contains(line, "hunter2") || strings.Contains(line, "code=abc") {
 		t.Fatalf("credential in audit line: %s", line)
@@ -175,4 +181,56 @@ func TestLoggerCombinesConcurrentRecords(t *testing.T) {
 		t.Fatalf("%d of %d records written; closed %v", len(seen), n, sink.closed)
 	}
 	t.Logf("%d records in %d writes", n, sink.writes)
+}
+
+// panickySink fails every write by panicking.
+type panickySink struct{}
+
+func (panickySink) Write([]byte) error { panic("disk on fire") }
+func (panickySink) Close() error       { return nil }
+
+// TestLoggerSurvivesASinkPanic: a panicking sink is reported as an error
+// by later records, and Close still returns.
+func TestLoggerSurvivesASinkPanic(t *testing.T) {
+	l := New(panickySink{})
+	_ = l.Record(&Event{OperationName: "SecretGet"})
+	var err error
+	for i := 0; i < 1000 && err == nil; i++ {
+		runtime.Gosched()
+		err = l.Record(&Event{OperationName: "SecretGet"})
+	}
+	if err == nil || !strings.Contains(err.Error(), "disk on fire") {
+		t.Fatalf("sink panic not reported: %v", err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLoggerHugeRecordDoesNotAlias: after a record larger than the reuse
+// bound, concurrent records still come out whole.
+func TestLoggerHugeRecordDoesNotAlias(t *testing.T) {
+	sink := &slowSink{}
+	l := New(sink)
+	_ = l.Record(&Event{OperationName: "VaultRequest", Properties: map[string]any{"requestUri": strings.Repeat("a", 2<<20)}})
+	var wg sync.WaitGroup
+	for i := range 500 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = l.Record(&Event{OperationName: "SecretGet", CorrelationID: strconv.Itoa(i)})
+		}()
+	}
+	wg.Wait()
+	l.Close()
+	lines := strings.Split(strings.TrimSuffix(sink.buf.String(), "\n"), "\n")
+	if len(lines) != 501 {
+		t.Fatalf("%d lines", len(lines))
+	}
+	for _, line := range lines {
+		var e Event
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatalf("torn line (%d bytes): %v", len(line), err)
+		}
+	}
 }

@@ -49,7 +49,7 @@ func (s *Server) auditRequest(r *http.Request, status int, start time.Time, requ
 	case isARMPath(lower):
 		op = "ManagementRequest"
 		if resource == "" && strings.HasPrefix(lower, "subscriptions/") {
-			resource = r.URL.Path // the ARM resource (or scope) the call is about
+			resource = clip(r.URL.Path, maxAuditURI) // the ARM resource (or scope) the call is about
 		}
 	default:
 		op = "TokenServiceRequest"
@@ -59,8 +59,8 @@ func (s *Server) auditRequest(r *http.Request, status int, start time.Time, requ
 		corr = requestID
 	}
 	props := map[string]any{
-		"id":             "https://" + r.Host + r.URL.Path,
-		"requestUri":     requestURI(r),
+		"id":             clip("https://"+r.Host+r.URL.Path, maxAuditURI),
+		"requestUri":     clip(requestURI(r), maxAuditURI),
 		"httpStatusCode": status,
 		"clientInfo":     trimUA(r.UserAgent()),
 	}
@@ -78,6 +78,17 @@ func (s *Server) auditRequest(r *http.Request, status int, start time.Time, requ
 	if err := s.Audit.Record(e); err != nil {
 		s.Log.Error("audit", "err", err)
 	}
+}
+
+// maxAuditURI bounds the URIs an audit record repeats from the request.
+const maxAuditURI = 8 << 10
+
+// clip shortens s to at most n bytes, marking the cut.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…(truncated)"
 }
 
 func requestURI(r *http.Request) string {

@@ -105,12 +105,11 @@ func parseGraphFilter(filter string) (graphFilter, error) {
 func splitAnd(s string) []string {
 	var parts []string
 	inQuote, start := false, 0
-	lower := strings.ToLower(s)
 	for i := 0; i < len(s); i++ {
 		switch {
 		case s[i] == '\'':
 			inQuote = !inQuote
-		case !inQuote && i > 0 && i+4 < len(s) && (s[i] == ' ' || s[i] == '\t') && lower[i+1:i+4] == "and" && (s[i+4] == ' ' || s[i+4] == '\t'):
+		case !inQuote && i > 0 && i+4 < len(s) && (s[i] == ' ' || s[i] == '\t') && strings.EqualFold(s[i+1:i+4], "and") && (s[i+4] == ' ' || s[i+4] == '\t'):
 			parts = append(parts, s[start:i])
 			start = i + 4
 			i += 3

@@ -40,7 +40,7 @@ func TestParseGraphFilter(t *testing.T) {
 
 func FuzzParseGraphFilter(f *testing.F) {
 	for _, s := range []string{"displayName eq 'a' and mailNickname eq 'b'", "startswith(displayName,'x')",
-		"servicePrincipalNames/any(c:c eq 'id')", "a eq 'it''s'", "' and '"} {
+		"servicePrincipalNames/any(c:c eq 'id')", "a eq 'it''s'", "' and '", strings.Repeat("\u212a", 10) + " a b c d e"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
