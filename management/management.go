@@ -440,6 +440,20 @@ func (s *Service) CreateRoleAssignment(ctx context.Context, ra *RoleAssignment) 
 				"The specified role definition with ID '%s' does not exist at scope '%s': the scope is outside the role's assignable scopes.", role.ID, ra.Scope)
 		}
 		ra.RoleDefinitionID = role.ID
+		// A name already in use: the same assignment again is idempotent;
+		// anything else would rewrite (or move) another scope's assignment.
+		var prev RoleAssignment
+		if err := getJSON(tx, raPrefix+ra.Name, &prev); err == nil {
+			if strings.EqualFold(strings.TrimSuffix(prev.Scope, "/"), strings.TrimSuffix(ra.Scope, "/")) &&
+				strings.EqualFold(prev.PrincipalID, ra.PrincipalID) && strings.EqualFold(prev.RoleDefinitionID, ra.RoleDefinitionID) {
+				*ra = prev
+				return nil
+			}
+			return arca.Errorf(arca.KindConflict, "RoleAssignmentUpdateNotPermitted",
+				"Tenant ID, application ID, principal ID, and scope are not allowed to be updated.")
+		} else if !errors.Is(err, storage.ErrNotFound) {
+			return err
+		}
 		var dup error
 		if err := tx.Scan(raPrefix, "", func(k string, b []byte) bool {
 			var o RoleAssignment
@@ -479,14 +493,20 @@ func (s *Service) RoleAssignments(ctx context.Context) ([]*RoleAssignment, error
 	return out, wrap(err)
 }
 
-// DeleteRoleAssignment removes an assignment by name and returns it.
-func (s *Service) DeleteRoleAssignment(ctx context.Context, name string) (*RoleAssignment, error) {
+// DeleteRoleAssignment removes the assignment name made at scope and
+// returns it; KindNotFound when there is none at that scope (an assignment
+// of another scope is not reachable through this one).
+func (s *Service) DeleteRoleAssignment(ctx context.Context, scope, name string) (*RoleAssignment, error) {
 	var ra RoleAssignment
+	notFound := arca.Errorf(arca.KindNotFound, "RoleAssignmentNotFound", "The role assignment '%s' is not found.", name)
 	err := s.Store.Update(ctx, func(tx storage.Tx) error {
 		if err := getJSON(tx, raPrefix+strings.ToLower(name), &ra); errors.Is(err, storage.ErrNotFound) {
-			return arca.Errorf(arca.KindNotFound, "RoleAssignmentNotFound", "The role assignment '%s' is not found.", name)
+			return notFound
 		} else if err != nil {
 			return err
+		}
+		if !strings.EqualFold(strings.TrimSuffix(ra.Scope, "/"), strings.TrimSuffix(scope, "/")) {
+			return notFound
 		}
 		return tx.Delete(raPrefix + strings.ToLower(name))
 	})

@@ -179,7 +179,7 @@ func TestCustomRoleLifecycle(t *testing.T) {
 	if s.Generation() != gen {
 		t.Fatal("a refused delete changed Generation")
 	}
-	if _, err := s.DeleteRoleAssignment(ctx, ra.Name); err != nil {
+	if _, err := s.DeleteRoleAssignment(ctx, ra.Scope, ra.Name); err != nil {
 		t.Fatal(err)
 	}
 	gen = s.Generation()
@@ -293,4 +293,32 @@ func FuzzSplitScope(f *testing.F) {
 			t.Fatalf("%q: resource path %q", scope, resource)
 		}
 	})
+}
+
+// TestRoleAssignmentNamesAreBoundToTheirScope: an assignment cannot be
+// deleted or rewritten through another scope's URL; the same PUT again is
+// idempotent.
+func TestRoleAssignmentNamesAreBoundToTheirScope(t *testing.T) {
+	s, sub, _ := newRoleService(t)
+	ctx := context.Background()
+	subScope, rgScope := sub, sub+"/resourceGroups/rg"
+	const name = "0f0f0f0f-0000-4000-8000-00000000000a"
+	if _, err := s.CreateRoleAssignment(ctx, &RoleAssignment{Name: name, Scope: subScope, RoleDefinitionID: Owner.ID, PrincipalID: "p1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateRoleAssignment(ctx, &RoleAssignment{Name: name, Scope: subScope, RoleDefinitionID: Owner.ID, PrincipalID: "p1"}); err != nil {
+		t.Fatalf("same assignment again: %v", err)
+	}
+	if _, err := s.CreateRoleAssignment(ctx, &RoleAssignment{Name: name, Scope: rgScope, RoleDefinitionID: Reader.ID, PrincipalID: "p2"}); arca.KindOf(err) != arca.KindConflict {
+		t.Fatalf("rewrite through another scope: %v", err)
+	}
+	if _, err := s.DeleteRoleAssignment(ctx, rgScope, name); arca.KindOf(err) != arca.KindNotFound {
+		t.Fatalf("delete through another scope: %v", err)
+	}
+	if err := s.Authorize(ctx, "p1", subScope, "Microsoft.Authorization/roleAssignments/write"); err != nil {
+		t.Fatalf("the owner lost its assignment: %v", err)
+	}
+	if _, err := s.DeleteRoleAssignment(ctx, subScope+"/", name); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -1448,7 +1448,7 @@ func (q *armRequest) roleAssignments(scope string, rest []string) {
 		if !q.authorize(scope, "Microsoft.Authorization/roleAssignments/delete") {
 			return
 		}
-		ra, err := q.s.Management.DeleteRoleAssignment(ctx, name)
+		ra, err := q.s.Management.DeleteRoleAssignment(ctx, scope, name)
 		q.deleted(err, func() any { return roleAssignmentJSON(ra) })
 	default:
 		q.method()

@@ -507,7 +507,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			run("mxrbac", role.Name, o, role.Allows("Microsoft.KeyVault/vaults/"+o.action), "ForbiddenByRbac")
 			cases++
 		}
-		if _, err := f.r.App.Management.DeleteRoleAssignment(ctx, ra.Name); err != nil {
+		if _, err := f.r.App.Management.DeleteRoleAssignment(ctx, ra.Scope, ra.Name); err != nil {
 			t.Fatal(err)
 		}
 	}
