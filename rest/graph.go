@@ -15,8 +15,8 @@ import (
 // This file is the part of Microsoft Graph v1.0 that the az CLI and the
 // SDKs use: users, service principals, security groups with their
 // (transitive) members, and directory-object lookups. Reads need any token
-// of the tenant for the Graph audience; group writes need a group owner or
-// a directory writer (see directoryWriter).
+// of the tenant for the Graph audience; group writes need a directory
+// writer (see directoryWriter).
 
 func graphError(w http.ResponseWriter, status int, code, msg string) {
 	writeJSON(w, status, map[string]any{"error": map[string]any{"code": code, "message": msg,
@@ -416,31 +416,31 @@ func containsFold(list []string, s string) bool {
 	return false
 }
 
-// directoryWriter reports whether p may manage every group of the
-// directory: a principal that can write role assignments on a subscription
-// can already grant itself anything, so it may also change memberships.
+// directoryWriter reports whether the caller may manage the directory's
+// groups: it must be able to write role assignments on every subscription.
+// Such a principal can already grant itself anything anywhere, so group
+// membership gives it nothing new; anyone less could use a group that holds
+// rights elsewhere to grant itself those rights. Group owners get no extra
+// power here (an owner that lost its rights must not keep this one).
 func (g *graphRequest) directoryWriter() bool {
 	if g.s.Management == nil {
 		return false
 	}
 	subs, err := g.s.Management.Subscriptions(g.ctx())
-	if err != nil {
+	if err != nil || len(subs) == 0 {
 		return false
 	}
 	for _, sub := range subs {
-		if g.s.Management.Authorize(g.ctx(), g.principal.ObjectID, "/subscriptions/"+sub.ID, "Microsoft.Authorization/roleAssignments/write") == nil {
-			return true
+		if g.s.Management.Authorize(g.ctx(), g.principal.ObjectID, "/subscriptions/"+sub.ID, "Microsoft.Authorization/roleAssignments/write") != nil {
+			return false
 		}
 	}
-	return false
+	return true
 }
 
-// mayManage reports whether the caller may change grp (an owner of it, or
-// a directory writer), answering 403 itself when not.
-func (g *graphRequest) mayManage(grp *identity.Group) bool {
-	if grp != nil && containsFold(grp.Owners, g.principal.ObjectID) {
-		return true
-	}
+// mayManage reports whether the caller may change groups, answering 403
+// itself when not.
+func (g *graphRequest) mayManage() bool {
 	if g.directoryWriter() {
 		return true
 	}
@@ -487,7 +487,7 @@ func (g *graphRequest) groups(rest []string) {
 				graphError(g.w, http.StatusBadRequest, "Request_BadRequest", "This deployment supports security groups only (mailEnabled false, securityEnabled true, no groupTypes).")
 				return
 			}
-			if !g.mayManage(nil) {
+			if !g.mayManage() {
 				return
 			}
 			grp, err := dir.CreateGroup(ctx, body.DisplayName, body.MailNickname, body.Description, g.principal.ObjectID)
@@ -520,7 +520,7 @@ func (g *graphRequest) groups(rest []string) {
 		m["@odata.context"] = g.origin + "/v1.0/$metadata#groups/$entity"
 		writeJSON(g.w, http.StatusOK, m)
 	case len(rest) == 1 && g.r.Method == http.MethodDelete:
-		if !g.mayManage(grp) {
+		if !g.mayManage() {
 			return
 		}
 		if err := dir.DeleteGroup(ctx, grp.ObjectID); err != nil {
@@ -543,7 +543,7 @@ func (g *graphRequest) groups(rest []string) {
 	case len(rest) == 3 && eq(rest[1], "members") && rest[2] == "$ref" && g.r.Method == http.MethodPost:
 		g.addMember(grp)
 	case len(rest) == 4 && eq(rest[1], "members") && rest[3] == "$ref" && g.r.Method == http.MethodDelete:
-		if !g.mayManage(grp) {
+		if !g.mayManage() {
 			return
 		}
 		switch err := dir.RemoveMember(ctx, grp.ObjectID, rest[2]); {
@@ -574,7 +574,7 @@ func (g *graphRequest) addMember(grp *identity.Group) {
 		graphError(g.w, http.StatusBadRequest, "Request_BadRequest", "Invalid object identifier '"+member+"'.")
 		return
 	}
-	if !g.mayManage(grp) {
+	if !g.mayManage() {
 		return
 	}
 	switch err := g.s.Identity.Dir.AddMember(g.ctx(), grp.ObjectID, member); {

@@ -127,4 +127,15 @@ func TestGroupMembershipGrantsAccess(t *testing.T) {
 	f.graph(graphTok, "DELETE", "groups/"+innerID+"/members/"+sp.ObjectID+"/$ref", "", 404)
 	f.graph(graphTok, "DELETE", "groups/"+outerID, "", 204)
 	f.graph(graphTok, "GET", "groups/"+outerID, "", 404)
+
+	// With a subscription the development identity does not own, it may no
+	// longer manage groups (a group could hold rights there), not even the
+	// one it created.
+	if _, err := f.r.App.Management.CreateSubscription(ctx, "other", tenant, sp.ObjectID); err != nil {
+		t.Fatal(err)
+	}
+	f.graph(graphTok, "POST", "groups", `{"displayName":"Late","mailNickname":"late"}`, 403)
+	f.graph(graphTok, "POST", "groups/"+innerID+"/members/$ref", ref(devSP.ObjectID), 403)
+	f.graph(graphTok, "DELETE", "groups/"+innerID, "", 403)
+	f.graph(graphTok, "GET", "groups/"+innerID, "", 200)
 }
