@@ -163,22 +163,14 @@ func (d *Directory) ObjectKind(ctx context.Context, id string) (string, error) {
 }
 
 // AddMember makes the object member a direct member of group. The member
-// must exist; a group may not contain itself, directly or transitively.
+// must exist; a group may not contain itself, directly or transitively (the
+// check runs in the same transaction as the write, so two concurrent adds
+// cannot close a cycle).
 func (d *Directory) AddMember(ctx context.Context, group, member string) error {
 	group, member = strings.ToLower(group), strings.ToLower(member)
 	kind, err := d.ObjectKind(ctx, member)
 	if err != nil {
 		return err
-	}
-	if kind == "group" {
-		// member's transitive members must not include group.
-		inner, err := d.transitiveMembers(ctx, member)
-		if err != nil {
-			return err
-		}
-		if member == group || inner[group] {
-			return ErrGroupCycle
-		}
 	}
 	err = d.Store.Update(ctx, func(tx storage.Tx) error {
 		var g Group
@@ -190,6 +182,18 @@ func (d *Directory) AddMember(ctx context.Context, group, member string) error {
 		}
 		if len(g.Members) >= MaxGroupMembers {
 			return ErrTooManyMembers
+		}
+		if kind == "group" {
+			if member == group {
+				return ErrGroupCycle
+			}
+			inner, err := transitiveMembers(tx, member)
+			if err != nil {
+				return err
+			}
+			if inner[group] {
+				return ErrGroupCycle
+			}
 		}
 		g.Members = append(g.Members, member)
 		return putGroup(tx, &g)
@@ -251,26 +255,26 @@ func (d *Directory) MemberOf(ctx context.Context, objectID string) ([]string, er
 }
 
 // transitiveMembers returns every object reachable from group's members.
-func (d *Directory) transitiveMembers(ctx context.Context, group string) (map[string]bool, error) {
-	gs, err := d.Groups(ctx)
-	if err != nil {
+func transitiveMembers(r storage.Reader, group string) (map[string]bool, error) {
+	byID := map[string][]string{}
+	if err := r.Scan(groupPrefix, "", func(_ string, b []byte) bool {
+		var g Group
+		if json.Unmarshal(b, &g) == nil {
+			byID[strings.ToLower(g.ObjectID)] = g.Members
+		}
+		return true
+	}); err != nil {
 		return nil, err
-	}
-	byID := map[string]*Group{}
-	for _, g := range gs {
-		byID[strings.ToLower(g.ObjectID)] = g
 	}
 	seen := map[string]bool{}
 	queue := []string{group}
 	for len(queue) > 0 {
 		x := queue[0]
 		queue = queue[1:]
-		if g := byID[x]; g != nil {
-			for _, m := range g.Members {
-				if !seen[m] {
-					seen[m] = true
-					queue = append(queue, m)
-				}
+		for _, m := range byID[x] {
+			if !seen[m] {
+				seen[m] = true
+				queue = append(queue, m)
 			}
 		}
 	}

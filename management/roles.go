@@ -334,6 +334,24 @@ func (s *Service) PutRoleDefinition(ctx context.Context, scope string, rd *RoleD
 		default:
 			created = false
 			cur.Created, cur.CreatedBy = old.Created, old.CreatedBy
+			// Narrowing the assignable scopes must not strand assignments
+			// outside them: whoever may update the role could otherwise
+			// widen what those assignments grant without any right there.
+			var stranded string
+			if err := tx.Scan(raPrefix, "", func(_ string, b []byte) bool {
+				var ra RoleAssignment
+				if json.Unmarshal(b, &ra) == nil && strings.EqualFold(authz.RoleGUID(ra.RoleDefinitionID), cur.ID) && !cur.AssignableAt(ra.Scope) {
+					stranded = ra.Scope
+					return false
+				}
+				return true
+			}); err != nil {
+				return err
+			}
+			if stranded != "" {
+				return arca.Errorf(arca.KindInvalid, "RoleDefinitionHasAssignments",
+					"The role definition is assigned at scope '%s', which its new assignable scopes do not cover. Delete those role assignments first.", stranded)
+			}
 		}
 		cur.Updated, cur.UpdatedBy = now, by
 		return putJSON(tx, rdPrefix+cur.ID, &cur)

@@ -322,3 +322,23 @@ func TestRoleAssignmentNamesAreBoundToTheirScope(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestCustomRoleCannotStrandAssignments: narrowing a role's assignable
+// scopes while it is assigned outside the new ones is refused.
+func TestCustomRoleCannotStrandAssignments(t *testing.T) {
+	s, sub, _ := newRoleService(t)
+	ctx := context.Background()
+	rg := sub + "/resourceGroups/rg"
+	if _, _, err := s.PutRoleDefinition(ctx, sub, customRole(roleA, "Wide", sub), owner); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateRoleAssignment(ctx, &RoleAssignment{Scope: sub, PrincipalID: "p", RoleDefinitionID: roleA}); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := s.PutRoleDefinition(ctx, sub, customRole(roleA, "Wide", rg), owner)
+	wantCode(t, err, arca.KindInvalid, "RoleDefinitionHasAssignments")
+	// Narrowing to scopes that still cover the assignment is fine.
+	if _, _, err := s.PutRoleDefinition(ctx, sub, customRole(roleA, "Wide", sub, rg), owner); err != nil {
+		t.Fatal(err)
+	}
+}

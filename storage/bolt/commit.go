@@ -35,6 +35,10 @@ type call struct {
 	err chan error // capacity 1
 }
 
+// maxBatch bounds one commit's writers (as bbolt's MaxBatchSize did), so a
+// failing writer's rollback and re-run costs a bounded amount of work.
+const maxBatch = 1000
+
 // errSolo tells a submitter that its function failed inside a batch and
 // must run in a transaction of its own.
 var errSolo = errors.New("bolt: run the function alone")
@@ -84,7 +88,11 @@ func (c *committer) loop() {
 		for {
 			c.mu.Lock()
 			batch := c.pending
-			c.pending = nil
+			if len(batch) > maxBatch {
+				batch, c.pending = batch[:maxBatch:maxBatch], append([]*call(nil), batch[maxBatch:]...)
+			} else {
+				c.pending = nil
+			}
 			c.mu.Unlock()
 			if len(batch) == 0 {
 				break
