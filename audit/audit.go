@@ -162,19 +162,21 @@ func (l *Logger) Record(e *Event) error {
 	bp := scratch.Get().(*[]byte)
 	line := append(e.AppendJSON((*bp)[:0]), '\n')
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	if cap(line) <= maxSpare {
-		defer func() { *bp = line; scratch.Put(bp) }()
+	err := ErrClosed
+	if !l.closed {
+		l.buf = append(l.buf, line...)
+		select {
+		case l.wake <- struct{}{}:
+		default: // already signalled
+		}
+		err = l.lastErr
 	}
-	if l.closed {
-		return ErrClosed
+	l.mu.Unlock()
+	if cap(line) <= maxSpare { // the line was copied into l.buf: its buffer can be reused
+		*bp = line
+		scratch.Put(bp)
 	}
-	l.buf = append(l.buf, line...)
-	select {
-	case l.wake <- struct{}{}:
-	default: // already signalled
-	}
-	return l.lastErr
+	return err
 }
 
 func (l *Logger) writer() {

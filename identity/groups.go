@@ -59,8 +59,7 @@ func (d *Directory) CreateGroup(ctx context.Context, displayName, mailNickname, 
 	if owner != "" {
 		g.Owners = []string{strings.ToLower(owner)}
 	}
-	b, _ := json.Marshal(g)
-	if err := d.Store.Update(ctx, func(tx storage.Tx) error { return tx.Put(groupPrefix+oid, b) }); err != nil {
+	if err := d.Store.Update(ctx, func(tx storage.Tx) error { return putGroup(tx, g) }); err != nil {
 		return nil, err
 	}
 	return g, nil
@@ -77,13 +76,11 @@ func (d *Directory) Group(ctx context.Context, id string) (*Group, error) {
 }
 
 func getGroup(r storage.Reader, id string, g *Group) error {
-	b, err := r.Get(groupPrefix + strings.ToLower(id))
+	err := storage.GetJSON(r, groupPrefix+strings.ToLower(id), g)
 	if errors.Is(err, storage.ErrNotFound) {
 		return ErrGroupNotFound
-	} else if err != nil {
-		return err
 	}
-	return json.Unmarshal(b, g)
+	return err
 }
 
 // Groups lists every group.
@@ -134,11 +131,7 @@ func (d *Directory) DeleteGroup(ctx context.Context, id string) error {
 }
 
 func putGroup(tx storage.Tx, g *Group) error {
-	b, err := json.Marshal(g)
-	if err != nil {
-		return err
-	}
-	return tx.Put(groupPrefix+strings.ToLower(g.ObjectID), b)
+	return storage.PutJSON(tx, groupPrefix+strings.ToLower(g.ObjectID), g)
 }
 
 // ObjectKind returns "user", "servicePrincipal" or "group" for an object id

@@ -166,22 +166,6 @@ type Service struct {
 // decisions.
 func (s *Service) Generation() uint64 { return s.gen.Load() }
 
-func getJSON(r storage.Reader, key string, out any) error {
-	b, err := r.Get(key)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(b, out)
-}
-
-func putJSON(tx storage.Tx, key string, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	return tx.Put(key, b)
-}
-
 func wrap(err error) error {
 	if err == nil || arca.KindOf(err) != arca.KindInternal {
 		return err
@@ -238,11 +222,11 @@ func (s *Service) CreateSubscription(ctx context.Context, displayName, tenant st
 			PrincipalID: o, Created: sub.Created})
 	}
 	err = s.Store.Update(ctx, func(tx storage.Tx) error {
-		if err := putJSON(tx, subPrefix+id, sub); err != nil {
+		if err := storage.PutJSON(tx, subPrefix+id, sub); err != nil {
 			return err
 		}
 		for _, ra := range ras {
-			if err := putJSON(tx, raPrefix+ra.Name, ra); err != nil {
+			if err := storage.PutJSON(tx, raPrefix+ra.Name, ra); err != nil {
 				return err
 			}
 		}
@@ -273,7 +257,7 @@ func (s *Service) Subscriptions(ctx context.Context) ([]*Subscription, error) {
 // Subscription returns one subscription.
 func (s *Service) Subscription(ctx context.Context, id string) (*Subscription, error) {
 	var sub Subscription
-	err := s.Store.View(ctx, func(r storage.Reader) error { return getJSON(r, subPrefix+strings.ToLower(id), &sub) })
+	err := s.Store.View(ctx, func(r storage.Reader) error { return storage.GetJSON(r, subPrefix+strings.ToLower(id), &sub) })
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, SubscriptionNotFound(id)
 	}
@@ -315,14 +299,14 @@ func (s *Service) PutResourceGroup(ctx context.Context, g *ResourceGroup) (creat
 	}
 	err = s.Store.Update(ctx, func(tx storage.Tx) error {
 		created = false
-		if err := getJSON(tx, subPrefix+strings.ToLower(g.Subscription), &Subscription{}); errors.Is(err, storage.ErrNotFound) {
+		if err := storage.GetJSON(tx, subPrefix+strings.ToLower(g.Subscription), &Subscription{}); errors.Is(err, storage.ErrNotFound) {
 			return SubscriptionNotFound(g.Subscription)
 		} else if err != nil {
 			return err
 		}
 		var old ResourceGroup
 		cur := *g
-		switch err := getJSON(tx, rgKey(g.Subscription, g.Name), &old); {
+		switch err := storage.GetJSON(tx, rgKey(g.Subscription, g.Name), &old); {
 		case errors.Is(err, storage.ErrNotFound):
 			created = true
 			cur.Created = s.Clock.Now().UTC()
@@ -336,7 +320,7 @@ func (s *Service) PutResourceGroup(ctx context.Context, g *ResourceGroup) (creat
 			cur.Name, cur.Location, cur.Created = old.Name, old.Location, old.Created
 		}
 		out = &cur
-		return putJSON(tx, rgKey(g.Subscription, g.Name), &cur)
+		return storage.PutJSON(tx, rgKey(g.Subscription, g.Name), &cur)
 	})
 	if err != nil {
 		return false, nil, wrap(err)
@@ -347,7 +331,7 @@ func (s *Service) PutResourceGroup(ctx context.Context, g *ResourceGroup) (creat
 // ResourceGroup returns one group.
 func (s *Service) ResourceGroup(ctx context.Context, sub, name string) (*ResourceGroup, error) {
 	var g ResourceGroup
-	err := s.Store.View(ctx, func(r storage.Reader) error { return getJSON(r, rgKey(sub, name), &g) })
+	err := s.Store.View(ctx, func(r storage.Reader) error { return storage.GetJSON(r, rgKey(sub, name), &g) })
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, ResourceGroupNotFound(name)
 	}
@@ -443,7 +427,7 @@ func (s *Service) CreateRoleAssignment(ctx context.Context, ra *RoleAssignment) 
 		// A name already in use: the same assignment again is idempotent;
 		// anything else would rewrite (or move) another scope's assignment.
 		var prev RoleAssignment
-		if err := getJSON(tx, raPrefix+ra.Name, &prev); err == nil {
+		if err := storage.GetJSON(tx, raPrefix+ra.Name, &prev); err == nil {
 			if strings.EqualFold(strings.TrimSuffix(prev.Scope, "/"), strings.TrimSuffix(ra.Scope, "/")) &&
 				strings.EqualFold(prev.PrincipalID, ra.PrincipalID) && strings.EqualFold(prev.RoleDefinitionID, ra.RoleDefinitionID) {
 				*ra = prev
@@ -469,7 +453,7 @@ func (s *Service) CreateRoleAssignment(ctx context.Context, ra *RoleAssignment) 
 		if dup != nil {
 			return dup
 		}
-		return putJSON(tx, raPrefix+ra.Name, ra)
+		return storage.PutJSON(tx, raPrefix+ra.Name, ra)
 	})
 	if err != nil {
 		return nil, wrap(err)
@@ -500,7 +484,7 @@ func (s *Service) DeleteRoleAssignment(ctx context.Context, scope, name string) 
 	var ra RoleAssignment
 	notFound := arca.Errorf(arca.KindNotFound, "RoleAssignmentNotFound", "The role assignment '%s' is not found.", name)
 	err := s.Store.Update(ctx, func(tx storage.Tx) error {
-		if err := getJSON(tx, raPrefix+strings.ToLower(name), &ra); errors.Is(err, storage.ErrNotFound) {
+		if err := storage.GetJSON(tx, raPrefix+strings.ToLower(name), &ra); errors.Is(err, storage.ErrNotFound) {
 			return notFound
 		} else if err != nil {
 			return err

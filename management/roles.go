@@ -92,7 +92,7 @@ func roleIn(r storage.Reader, id string) (RoleDefinition, error) {
 		return RoleDefinition{}, RoleDefinitionNotFound(id)
 	}
 	var rd RoleDefinition
-	if err := getJSON(r, rdPrefix+g, &rd); errors.Is(err, storage.ErrNotFound) {
+	if err := storage.GetJSON(r, rdPrefix+g, &rd); errors.Is(err, storage.ErrNotFound) {
 		return RoleDefinition{}, RoleDefinitionNotFound(id)
 	} else if err != nil {
 		return RoleDefinition{}, err
@@ -325,7 +325,7 @@ func (s *Service) PutRoleDefinition(ctx context.Context, scope string, rd *RoleD
 			return sameName
 		}
 		var old RoleDefinition
-		switch err := getJSON(tx, rdPrefix+cur.ID, &old); {
+		switch err := storage.GetJSON(tx, rdPrefix+cur.ID, &old); {
 		case errors.Is(err, storage.ErrNotFound):
 			created = true
 			cur.Created, cur.CreatedBy = now, by
@@ -354,7 +354,7 @@ func (s *Service) PutRoleDefinition(ctx context.Context, scope string, rd *RoleD
 			}
 		}
 		cur.Updated, cur.UpdatedBy = now, by
-		return putJSON(tx, rdPrefix+cur.ID, &cur)
+		return storage.PutJSON(tx, rdPrefix+cur.ID, &cur)
 	})
 	if err != nil {
 		return nil, false, wrap(err)

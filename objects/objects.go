@@ -103,22 +103,6 @@ func (c *Collection[T, PT]) managedErr(name, verb string) error {
 		"%s %s is managed by a certificate and cannot be %s through the %ss API.", c.Noun, name, verb, lower(c.Noun))
 }
 
-func getJSON(r storage.Reader, key string, out any) error {
-	b, err := r.Get(key)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(b, out)
-}
-
-func putJSON(tx storage.Tx, key string, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	return tx.Put(key, b)
-}
-
 // Wrap converts storage errors into domain errors; domain errors pass.
 func Wrap(err error) error {
 	if err == nil {
@@ -156,15 +140,15 @@ func (c *Collection[T, PT]) AddVersion(ctx context.Context, vault *arca.Vault, v
 			return err
 		}
 		var h managedHead
-		if err := getJSON(tx, c.headKey(vault, name), &h); err == nil && h.Item.Managed && !managed {
+		if err := storage.GetJSON(tx, c.headKey(vault, name), &h); err == nil && h.Item.Managed && !managed {
 			return c.managedErr(name, "changed")
 		} else if err != nil && !errors.Is(err, storage.ErrNotFound) {
 			return err
 		}
-		if err := putJSON(tx, c.verPrefix(vault, name)+lower(p.ObjectVersion()), v); err != nil {
+		if err := storage.PutJSON(tx, c.verPrefix(vault, name)+lower(p.ObjectVersion()), v); err != nil {
 			return err
 		}
-		return putJSON(tx, c.headKey(vault, name), &head[T]{Name: name, Latest: p.ObjectVersion(), Item: c.item(*v)})
+		return storage.PutJSON(tx, c.headKey(vault, name), &head[T]{Name: name, Latest: p.ObjectVersion(), Item: c.item(*v)})
 	}))
 }
 
@@ -209,7 +193,7 @@ func (c *Collection[T, PT]) read(r storage.Reader, vault *arca.Vault, name, vers
 
 func (c *Collection[T, PT]) active(r storage.Reader, vault *arca.Vault, name, version string) (*head[T], *T, error) {
 	var h head[T]
-	if err := getJSON(r, c.headKey(vault, name), &h); err != nil {
+	if err := storage.GetJSON(r, c.headKey(vault, name), &h); err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
 			return nil, nil, c.NotFound(name)
 		}
@@ -219,7 +203,7 @@ func (c *Collection[T, PT]) active(r storage.Reader, vault *arca.Vault, name, ve
 		version = h.Latest
 	}
 	var v T
-	if err := getJSON(r, c.verPrefix(vault, name)+lower(version), &v); err != nil {
+	if err := storage.GetJSON(r, c.verPrefix(vault, name)+lower(version), &v); err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
 			return nil, nil, c.NotFound(name + "/" + version)
 		}
@@ -245,7 +229,7 @@ func (c *Collection[T, PT]) Latest(ctx context.Context, vault *arca.Vault, name 
 	var latest string
 	err := c.Store.View(ctx, func(r storage.Reader) error {
 		var h head[T]
-		if err := getJSON(r, c.headKey(vault, name), &h); err != nil {
+		if err := storage.GetJSON(r, c.headKey(vault, name), &h); err != nil {
 			if errors.Is(err, storage.ErrNotFound) {
 				return c.NotFound(name)
 			}
@@ -290,12 +274,12 @@ func (c *Collection[T, PT]) Modify(ctx context.Context, vault *arca.Vault, name,
 		if err := fn(v); err != nil {
 			return err
 		}
-		if err := putJSON(tx, c.verPrefix(vault, name)+lower(PT(v).ObjectVersion()), v); err != nil {
+		if err := storage.PutJSON(tx, c.verPrefix(vault, name)+lower(PT(v).ObjectVersion()), v); err != nil {
 			return err
 		}
 		if lower(PT(v).ObjectVersion()) == lower(h.Latest) {
 			h.Item = c.item(*v)
-			if err := putJSON(tx, c.headKey(vault, name), h); err != nil {
+			if err := storage.PutJSON(tx, c.headKey(vault, name), h); err != nil {
 				return err
 			}
 		}
@@ -388,7 +372,7 @@ func (c *Collection[T, PT]) Delete(ctx context.Context, vault *arca.Vault, name 
 	var out Deleted[T]
 	err := c.Store.Update(ctx, func(tx storage.Tx) error {
 		var h head[T]
-		if err := getJSON(tx, c.headKey(vault, name), &h); err != nil {
+		if err := storage.GetJSON(tx, c.headKey(vault, name), &h); err != nil {
 			if errors.Is(err, storage.ErrNotFound) {
 				return c.NotFound(name)
 			}
@@ -402,7 +386,7 @@ func (c *Collection[T, PT]) Delete(ctx context.Context, vault *arca.Vault, name 
 		if err := tx.Delete(c.headKey(vault, name)); err != nil {
 			return err
 		}
-		if err := putJSON(tx, c.delKey(vault, name), &h); err != nil {
+		if err := storage.PutJSON(tx, c.delKey(vault, name), &h); err != nil {
 			return err
 		}
 		if err := tx.Put(c.purgeKey(vault, name, d.ScheduledPurgeDate), []byte{}); err != nil {
@@ -419,7 +403,7 @@ func (c *Collection[T, PT]) Delete(ctx context.Context, vault *arca.Vault, name 
 
 func (c *Collection[T, PT]) deletedHead(r storage.Reader, vault *arca.Vault, name string) (*head[T], error) {
 	var h head[T]
-	if err := getJSON(r, c.delKey(vault, name), &h); err != nil {
+	if err := storage.GetJSON(r, c.delKey(vault, name), &h); err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
 			return nil, c.DeletedNotFound(name)
 		}
@@ -476,7 +460,7 @@ func (c *Collection[T, PT]) Recover(ctx context.Context, vault *arca.Vault, name
 		if err := tx.Delete(c.delKey(vault, name)); err != nil {
 			return err
 		}
-		if err := putJSON(tx, c.headKey(vault, name), h); err != nil {
+		if err := storage.PutJSON(tx, c.headKey(vault, name), h); err != nil {
 			return err
 		}
 		out = h.Item
@@ -571,7 +555,7 @@ func (c *Collection[T, PT]) AllVersions(ctx context.Context, vault *arca.Vault, 
 	var h head[T]
 	var out []T
 	err := c.Store.View(ctx, func(r storage.Reader) error {
-		if err := getJSON(r, c.headKey(vault, name), &h); err != nil {
+		if err := storage.GetJSON(r, c.headKey(vault, name), &h); err != nil {
 			if errors.Is(err, storage.ErrNotFound) {
 				return c.NotFound(name)
 			}
@@ -616,11 +600,11 @@ func (c *Collection[T, PT]) Restore(ctx context.Context, vault *arca.Vault, name
 			}
 		}
 		for i := range versions {
-			if err := putJSON(tx, c.verPrefix(vault, name)+lower(PT(&versions[i]).ObjectVersion()), &versions[i]); err != nil {
+			if err := storage.PutJSON(tx, c.verPrefix(vault, name)+lower(PT(&versions[i]).ObjectVersion()), &versions[i]); err != nil {
 				return err
 			}
 		}
-		return putJSON(tx, c.headKey(vault, name), &head[T]{Name: name, Latest: latest, Item: c.item(*lv)})
+		return storage.PutJSON(tx, c.headKey(vault, name), &head[T]{Name: name, Latest: latest, Item: c.item(*lv)})
 	})
 	if err != nil {
 		return nil, Wrap(err)
@@ -636,10 +620,10 @@ func (c *Collection[T, PT]) Seed(ctx context.Context, vault *arca.Vault, version
 	return Wrap(c.Store.Update(ctx, func(tx storage.Tx) error {
 		for i := range versions {
 			p := PT(&versions[i])
-			if err := putJSON(tx, c.verPrefix(vault, p.ObjectName())+lower(p.ObjectVersion()), p); err != nil {
+			if err := storage.PutJSON(tx, c.verPrefix(vault, p.ObjectName())+lower(p.ObjectVersion()), p); err != nil {
 				return err
 			}
-			if err := putJSON(tx, c.headKey(vault, p.ObjectName()), &head[T]{Name: p.ObjectName(), Latest: p.ObjectVersion(), Item: c.item(versions[i])}); err != nil {
+			if err := storage.PutJSON(tx, c.headKey(vault, p.ObjectName()), &head[T]{Name: p.ObjectName(), Latest: p.ObjectVersion(), Item: c.item(versions[i])}); err != nil {
 				return err
 			}
 		}

@@ -40,19 +40,8 @@ func (s *Server) auditRequest(r *http.Request, status int, start time.Time, requ
 	}
 	host, _, _ := net.SplitHostPort(r.RemoteAddr)
 	op, resource := string(ri.op), ri.resource
-	switch lower := strings.ToLower(strings.TrimPrefix(r.URL.Path, "/")); {
-	case op != "":
-	case ri.resource != "":
-		op = "VaultRequest" // answered before any handler (challenge, bad api-version, unknown path)
-	case strings.HasPrefix(lower, "v1.0"):
-		op = "GraphRequest"
-	case isARMPath(lower):
-		op = "ManagementRequest"
-		if resource == "" && strings.HasPrefix(lower, "subscriptions/") {
-			resource = clip(r.URL.Path, maxAuditURI) // the ARM resource (or scope) the call is about
-		}
-	default:
-		op = "TokenServiceRequest"
+	if op == "" {
+		op, resource = unhandledOp(r, resource)
 	}
 	corr := r.Header.Get("x-ms-client-request-id")
 	if corr == "" || len(corr) > 128 {
@@ -78,6 +67,25 @@ func (s *Server) auditRequest(r *http.Request, status int, start time.Time, requ
 	if err := s.Audit.Record(e); err != nil {
 		s.Log.Error("audit", "err", err)
 	}
+}
+
+// unhandledOp names a request no data-plane handler declared an operation
+// for, by where it was answered; a management-plane call's resource is the
+// ARM resource or scope in its path.
+func unhandledOp(r *http.Request, resource string) (string, string) {
+	if resource != "" {
+		return "VaultRequest", resource // answered before any handler (challenge, bad api-version, unknown path)
+	}
+	switch lower := strings.ToLower(strings.TrimPrefix(r.URL.Path, "/")); {
+	case strings.HasPrefix(lower, "v1.0"):
+		return "GraphRequest", ""
+	case isARMPath(lower):
+		if strings.HasPrefix(lower, "subscriptions/") {
+			return "ManagementRequest", clip(r.URL.Path, maxAuditURI)
+		}
+		return "ManagementRequest", ""
+	}
+	return "TokenServiceRequest", ""
 }
 
 // maxAuditURI bounds the URIs an audit record repeats from the request.
