@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -48,23 +49,37 @@ type Sink interface {
 }
 
 // Logger serialises events to sinks. Safe for concurrent use. Record
-// encodes the event and queues its line; one writer goroutine writes what
-// has queued, so a busy server makes one write per group of records and no
-// request waits for another's write. Close writes what is queued.
+// encodes the event, queues its line and waits until the writer goroutine
+// has handed it to every sink: records that queue while a write is under
+// way are combined into the next write, so a busy server makes one write per
+// group of records. A record is acknowledged only once written, which lets
+// the caller refuse to serve a request whose record was lost (fail closed).
 type Logger struct {
 	mu      sync.Mutex
 	buf     []byte // lines waiting for the writer
+	pending *batch // the records in buf; nil when buf is empty
 	spare   []byte // the writer's last buffer, reused when small
 	closed  bool
-	lastErr error // the last write error, until a write succeeds
+	failing error // the last write's error; nil once a write succeeds
 	sinks   []Sink
 	wake    chan struct{} // capacity 1: "there are lines"
 	done    chan struct{} // closed when the writer has exited
+	log     *slog.Logger
 }
 
-// New returns a Logger writing to sinks.
-func New(sinks ...Sink) *Logger {
-	l := &Logger{sinks: sinks, wake: make(chan struct{}, 1), done: make(chan struct{})}
+// batch is the outcome of one write, shared by the records it carried.
+type batch struct {
+	done chan struct{} // closed when err is set
+	err  error
+}
+
+// New returns a Logger writing to sinks. log receives one line when the
+// sinks start failing and one when they work again (never a record).
+func New(log *slog.Logger, sinks ...Sink) *Logger {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	l := &Logger{sinks: sinks, wake: make(chan struct{}, 1), done: make(chan struct{}), log: log}
 	go l.writer()
 	return l
 }
@@ -150,8 +165,9 @@ const maxSpare = 1 << 20
 // scratch holds encoding buffers, so records are encoded outside the lock.
 var scratch = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
-// Record queues e for the sinks. It returns the last write error the
-// writer met, if the sinks are failing.
+// Record writes e to the sinks and returns once the write is done: nil when
+// every sink took the line, else the first sink error (or ErrClosed after
+// Close). A request whose record fails must not be answered as served.
 func (l *Logger) Record(e *Event) error {
 	if l == nil {
 		return nil
@@ -162,21 +178,41 @@ func (l *Logger) Record(e *Event) error {
 	bp := scratch.Get().(*[]byte)
 	line := append(e.AppendJSON((*bp)[:0]), '\n')
 	l.mu.Lock()
-	err := ErrClosed
-	if !l.closed {
-		l.buf = append(l.buf, line...)
-		select {
-		case l.wake <- struct{}{}:
-		default: // already signalled
-		}
-		err = l.lastErr
+	if l.closed {
+		l.mu.Unlock()
+		return ErrClosed
+	}
+	l.buf = append(l.buf, line...)
+	b := l.pending
+	if b == nil {
+		b = &batch{done: make(chan struct{})}
+		l.pending = b
+	}
+	select {
+	case l.wake <- struct{}{}:
+	default: // already signalled
 	}
 	l.mu.Unlock()
 	if cap(line) <= maxSpare { // the line was copied into l.buf: its buffer can be reused
 		*bp = line
 		scratch.Put(bp)
 	}
-	return err
+	<-b.done
+	return b.err
+}
+
+// Err is the error of the last write, nil while the sinks work. Callers use
+// it to refuse work before doing it while the audit log is failing.
+func (l *Logger) Err() error {
+	if l == nil {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return ErrClosed
+	}
+	return l.failing
 }
 
 func (l *Logger) writer() {
@@ -184,21 +220,30 @@ func (l *Logger) writer() {
 	for range l.wake {
 		for {
 			l.mu.Lock()
-			out := l.buf
+			out, b := l.buf, l.pending
 			if len(out) == 0 {
 				l.mu.Unlock()
 				break
 			}
-			l.buf = l.spare[:0]
+			l.buf, l.pending = l.spare[:0], nil
 			l.spare = nil
 			l.mu.Unlock()
 			err := l.write(out)
 			l.mu.Lock()
-			l.lastErr = err
+			was := l.failing
+			l.failing = err
 			if cap(out) <= maxSpare {
 				l.spare = out[:0] // l.buf never shares this array: it was taken above
 			}
 			l.mu.Unlock()
+			switch {
+			case err != nil && was == nil:
+				l.log.Error("audit log cannot be written: refusing requests until it can", "err", err)
+			case err == nil && was != nil:
+				l.log.Warn("audit log writable again: serving requests")
+			}
+			b.err = err
+			close(b.done)
 		}
 	}
 }
@@ -328,10 +373,15 @@ func (s *FileSink) Write(p []byte) error {
 			}
 		}
 		w, err := s.f.Write(p[:n])
-		s.size += int64(w)
 		if err != nil {
+			if w > 0 { // a partial line would corrupt the next record: cut it off
+				if terr := s.f.Truncate(s.size); terr != nil {
+					return errors.Join(err, terr)
+				}
+			}
 			return err
 		}
+		s.size += int64(w)
 		p = p[n:]
 	}
 	return nil

@@ -3,6 +3,8 @@ package audit
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -16,7 +18,7 @@ import (
 
 func TestRecordShapeAndRedaction(t *testing.T) {
 	var buf bytes.Buffer
-	l := New(WriterSink{&buf})
+	l := New(nil, WriterSink{&buf})
 	u, _ := url.Parse("https://v.vault.localhost:8443/secrets/x?api-version=7.4&client_secret=hunter2&code=abc")
 	err := l.Record(&Event{Time: time.Unix(1, 0).UTC(), OperationName: "SecretGet", ResourceID: "/subscriptions/s/vaults/v",
 		ResultType: ResultType(403), ResultSignature: "Forbidden", CallerIPAddress: "127.0.0.1", CorrelationID: "c",
@@ -77,7 +79,7 @@ func TestFileRotation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := New(s)
+	l := New(nil, s)
 	for i := 0; i < 20; i++ {
 		if err := l.Record(&Event{OperationName: "SecretGet", Properties: map[string]any{"i": i}}); err != nil {
 			t.Fatal(err)
@@ -150,7 +152,7 @@ func (s *slowSink) Close() error { s.mu.Lock(); s.closed = true; s.mu.Unlock(); 
 // the last of them.
 func TestLoggerCombinesConcurrentRecords(t *testing.T) {
 	sink := &slowSink{}
-	l := New(sink)
+	l := New(nil, sink)
 	const n = 2000
 	var wg sync.WaitGroup
 	for i := range n {
@@ -189,16 +191,11 @@ type panickySink struct{}
 func (panickySink) Write([]byte) error { panic("disk on fire") }
 func (panickySink) Close() error       { return nil }
 
-// TestLoggerSurvivesASinkPanic: a panicking sink is reported as an error
-// by later records, and Close still returns.
+// TestLoggerSurvivesASinkPanic: a panicking sink is the error of the
+// record it failed to write, and Close still returns.
 func TestLoggerSurvivesASinkPanic(t *testing.T) {
-	l := New(panickySink{})
-	_ = l.Record(&Event{OperationName: "SecretGet"})
-	var err error
-	for i := 0; i < 1000 && err == nil; i++ {
-		runtime.Gosched()
-		err = l.Record(&Event{OperationName: "SecretGet"})
-	}
+	l := New(nil, panickySink{})
+	err := l.Record(&Event{OperationName: "SecretGet"})
 	if err == nil || !strings.Contains(err.Error(), "disk on fire") {
 		t.Fatalf("sink panic not reported: %v", err)
 	}
@@ -207,11 +204,78 @@ func TestLoggerSurvivesASinkPanic(t *testing.T) {
 	}
 }
 
+// switchSink fails while broken is set.
+type switchSink struct {
+	mu     sync.Mutex
+	broken bool
+	buf    bytes.Buffer
+}
+
+func (s *switchSink) Write(p []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.broken {
+		return errors.New("no space left on device")
+	}
+	s.buf.Write(p)
+	return nil
+}
+func (s *switchSink) Close() error { return nil }
+func (s *switchSink) set(broken bool) {
+	s.mu.Lock()
+	s.broken = broken
+	s.mu.Unlock()
+}
+
+// TestLoggerFailsClosedAndRecovers: every record of a failing sink returns
+// the sink's error to its caller (so the request is not served), Err reports
+// the failure, one line is logged per transition, and the first record the
+// sink takes again clears it.
+func TestLoggerFailsClosedAndRecovers(t *testing.T) {
+	var logBuf bytes.Buffer
+	sink := &switchSink{}
+	l := New(slog.New(slog.NewTextHandler(&logBuf, nil)), sink)
+	defer l.Close()
+	if err := l.Record(&Event{OperationName: "SecretGet", CorrelationID: "ok-1"}); err != nil || l.Err() != nil {
+		t.Fatalf("healthy sink: %v %v", err, l.Err())
+	}
+	sink.set(true)
+	var wg sync.WaitGroup
+	errs := make([]error, 50)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = l.Record(&Event{OperationName: "SecretSet", CorrelationID: "lost"})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err == nil || !strings.Contains(err.Error(), "no space") {
+			t.Fatalf("record %d of a failing sink acknowledged: %v", i, err)
+		}
+	}
+	if l.Err() == nil {
+		t.Fatal("Err is nil while the sink fails")
+	}
+	sink.set(false)
+	if err := l.Record(&Event{OperationName: "SecretGet", CorrelationID: "ok-2"}); err != nil || l.Err() != nil {
+		t.Fatalf("recovered sink: %v %v", err, l.Err())
+	}
+	if got := sink.buf.String(); strings.Contains(got, "lost") || !strings.Contains(got, "ok-2") {
+		t.Fatalf("sink content: %s", got)
+	}
+	logged := logBuf.String()
+	if strings.Count(logged, "audit log cannot be written") != 1 || strings.Count(logged, "audit log writable again") != 1 {
+		t.Fatalf("transition log lines: %s", logged)
+	}
+}
+
 // TestLoggerHugeRecordDoesNotAlias: after a record larger than the reuse
 // bound, concurrent records still come out whole.
 func TestLoggerHugeRecordDoesNotAlias(t *testing.T) {
 	sink := &slowSink{}
-	l := New(sink)
+	l := New(nil, sink)
 	_ = l.Record(&Event{OperationName: "VaultRequest", Properties: map[string]any{"requestUri": strings.Repeat("a", 2<<20)}})
 	var wg sync.WaitGroup
 	for i := range 500 {

@@ -32,12 +32,10 @@ func reqInfoFrom(ctx context.Context) *reqInfo {
 	return ri
 }
 
-// auditRequest writes the request's audit record. It never logs bodies,
-// headers other than the user agent, or credential query parameters.
-func (s *Server) auditRequest(r *http.Request, status int, start time.Time, requestID string, ri *reqInfo) {
-	if s.Audit == nil {
-		return
-	}
+// auditRequest writes the request's audit record and returns once it is
+// written, or the error that kept it from being written. It never logs
+// bodies, headers other than the user agent, or credential query parameters.
+func (s *Server) auditRequest(r *http.Request, status int, start time.Time, requestID string, ri *reqInfo) error {
 	host, _, _ := net.SplitHostPort(r.RemoteAddr)
 	op, resource := string(ri.op), ri.resource
 	if op == "" {
@@ -64,9 +62,7 @@ func (s *Server) auditRequest(r *http.Request, status int, start time.Time, requ
 	if p := ri.principal; p != nil {
 		e.Identity = &audit.Identity{Claim: map[string]string{"oid": p.ObjectID, "appid": p.AppID, "tid": p.TenantID}}
 	}
-	if err := s.Audit.Record(e); err != nil {
-		s.Log.Error("audit", "err", err)
-	}
+	return s.Audit.Record(e) // a failure is logged once by the logger, not per request
 }
 
 // unhandledOp names a request no data-plane handler declared an operation

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"reflect"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/arcakv/arca"
 )
@@ -31,7 +32,8 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 }
 
 // decodeBody parses a JSON object body into v. Unknown members are ignored
-// (as Azure does); wrong types and malformed JSON are 400s.
+// (as Azure does); wrong types, malformed JSON and bytes that are not UTF-8
+// (which a lenient decoder would silently turn into U+FFFD) are 400s.
 func decodeBody(r *http.Request, limit int64, v any) error {
 	b, err := readBody(r, limit)
 	if err != nil {
@@ -43,6 +45,9 @@ func decodeBody(r *http.Request, limit int64, v any) error {
 	}
 	if b[0] != '{' {
 		return arca.Errorf(arca.KindInvalid, "BadParameter", "The request body must be a JSON object.")
+	}
+	if !utf8.Valid(b) {
+		return arca.Errorf(arca.KindInvalid, "BadParameter", "The request body is not valid JSON: it contains bytes that are not UTF-8.")
 	}
 	if err := json.Unmarshal(b, v); err != nil {
 		var te *json.UnmarshalTypeError

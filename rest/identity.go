@@ -18,6 +18,10 @@ func (s *Server) serveIdentity(w http.ResponseWriter, r *http.Request) {
 	lower := strings.ToLower(strings.Trim(path, "/"))
 	switch {
 	case lower == "healthz":
+		if err := s.Audit.Err(); err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "the audit log cannot be written"})
+			return
+		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	case isARMPath(lower):
 		s.serveARM(w, r, lower)

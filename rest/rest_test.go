@@ -76,6 +76,14 @@ func (e *env) call(method, target, body string) *httptest.ResponseRecorder {
 	return w
 }
 
+func (e *env) healthz() *httptest.ResponseRecorder {
+	req := httptest.NewRequest("GET", "https://localhost:8443/healthz", nil)
+	req.Host = "localhost:8443"
+	w := httptest.NewRecorder()
+	e.srv.ServeHTTP(w, req)
+	return w
+}
+
 func errCode(t testing.TB, w *httptest.ResponseRecorder) string {
 	var b struct {
 		Error struct{ Code, Message string } `json:"error"`
@@ -105,6 +113,8 @@ func TestBadInput(t *testing.T) {
 		{"PUT", "/secrets/ok", `{"value":"v","tags":{"a":1}}`, 400, "BadParameter"},
 		{"PUT", "/secrets/ok", `{"contentType":"x"}`, 400, "BadParameter"},
 		{"PUT", "/secrets/ok", ``, 400, "BadParameter"},
+		{"PUT", "/secrets/ok", "{\"value\":\"a\xff\xfeb\"}", 400, "BadParameter"},                  // not UTF-8: refused, not stored as U+FFFD
+		{"PUT", "/secrets/ok", "{\"value\":\"v\",\"tags\":{\"t\":\"\xc3\"}}", 400, "BadParameter"}, // a truncated sequence
 		{"PUT", "/secrets/ok", `{"value":"` + strings.Repeat("x", 25*1024+1) + `"}`, 400, "BadParameter"},
 		{"PUT", "/secrets/ok", `{"value":"v","contentType":"` + strings.Repeat("c", 256) + `"}`, 400, "BadParameter"},
 		{"PUT", "/secrets/ok", `{"value":"v","tags":{` + manyTags(16) + `}}`, 400, "BadParameter"},

@@ -80,29 +80,12 @@ func requestID() string {
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusRecorder) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusRecorder) Write(b []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	return s.ResponseWriter.Write(b)
-}
-
-// ServeHTTP dispatches on the Host header.
+// ServeHTTP dispatches on the Host header. Every answer is held until the
+// request's audit record is written; when it cannot be, the caller gets 503
+// instead (fail closed), and while the audit log is failing no request runs.
+// /healthz is the one exception: it holds no data and reports the failure.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	rec := &statusRecorder{ResponseWriter: w}
 	h := w.Header()
 	reqID := requestID()
 	h.Set("x-ms-request-id", reqID)
@@ -113,20 +96,55 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Set("Strict-Transport-Security", "max-age=31536000;includeSubDomains")
 	h.Set("X-Content-Type-Options", "nosniff")
+	var body *trackedBody
+	if hasBody(r) {
+		body = &trackedBody{ReadCloser: r.Body}
+		r.Body = body
+	}
+	rec := &bufferedResponse{w: w}
+	if s.Audit == nil || isHealthz(r) {
+		s.dispatch(rec, r, start)
+		finishBody(w, r, body, rec.status)
+		rec.flush()
+		return
+	}
+	if err := s.Audit.Err(); err != nil {
+		// Refuse without running anything; this refusal's own record is
+		// the probe that finds the log writable again.
+		writeError(rec, r, s.Log, errAuditUnavailable())
+		h.Set("Retry-After", "5")
+	} else {
+		s.dispatch(rec, r, start)
+	}
+	finishBody(w, r, body, rec.status)
+	if err := s.auditRequest(r, rec.status, start, reqID, ri); err != nil {
+		s.refuseUnaudited(w, r)
+		return
+	}
+	rec.flush()
+}
+
+func isHealthz(r *http.Request) bool {
+	return strings.EqualFold(strings.Trim(r.URL.Path, "/"), "healthz") && !strings.Contains(hostOnly(r.Host), ".")
+}
+
+// dispatch runs the handler for r's host, turning a panic into a 500.
+func (s *Server) dispatch(rec *bufferedResponse, r *http.Request, start time.Time) {
 	defer func() {
 		if v := recover(); v != nil {
 			s.Log.Error("panic", "method", r.Method, "path", r.URL.Path, "panic", v)
-			if rec.status == 0 {
-				writeError(rec, r, s.Log, arca.Errorf(arca.KindInternal, "InternalError", "An internal error occurred."))
-			}
+			rec.status = 0 // nothing has left the server: the whole answer becomes the 500
+			rec.body.Reset()
+			writeError(rec, r, s.Log, arca.Errorf(arca.KindInternal, "InternalError", "An internal error occurred."))
 		}
-		s.Log.Info("request", "method", r.Method, "host", r.Host, "path", r.URL.Path,
+		s.Log.Debug("request", "method", r.Method, "host", r.Host, "path", r.URL.Path,
 			"status", rec.status, "ms", time.Since(start).Milliseconds())
-		s.auditRequest(r, rec.status, start, reqID, ri)
 	}()
 	host := hostOnly(r.Host)
 	if name, ok := s.vaultName(host); ok {
-		ri.resource = "https://" + host // replaced by the vault's ARM id once it is found
+		if ri := reqInfoFrom(r.Context()); ri != nil {
+			ri.resource = "https://" + host // replaced by the vault's ARM id once it is found
+		}
 		s.serveVault(rec, r, name)
 		return
 	}

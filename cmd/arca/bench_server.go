@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -20,6 +19,7 @@ import (
 	"time"
 
 	"github.com/arcakv/arca/pki"
+	"github.com/arcakv/arca/rest"
 	"github.com/arcakv/arca/storage/memory"
 	"github.com/spf13/cobra"
 )
@@ -63,7 +63,7 @@ func newBenchServerCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			srv := &http.Server{Handler: h, TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{*cert}}}
+			srv := &http.Server{Handler: h, TLSConfig: rest.TLSConfig(*cert), ReadHeaderTimeout: 10 * time.Second} // the same TLS as Arca
 			go func() { <-ctx.Done(); srv.Close() }()
 			if err := os.WriteFile(caOut, ca.PEM(), 0o644); err != nil {
 				return err

@@ -49,8 +49,10 @@ type serveOptions struct {
 	AuditLog      string
 	AuditStdout   bool
 	AttestAuth    []string
-	Clock         arca.Clock // nil: the system clock
-	LogOutput     io.Writer  // nil: stderr
+	BodyTimeout   time.Duration // the most a request (headers and body) may take to arrive
+	MaxConnsPerIP int           // open connections one remote address may hold; 0: no limit
+	Clock         arca.Clock    // nil: the system clock
+	LogOutput     io.Writer     // nil: stderr
 }
 
 // Running is a started server.
@@ -103,6 +105,8 @@ func newServeCmd() *cobra.Command {
 	f.StringVar(&o.PprofAddr, "pprof", "", "serve net/http/pprof on this loopback address (e.g. 127.0.0.1:6060); off by default")
 	f.BoolVar(&o.TestAttest, "test-attestation", false, "serve a test attestation authority at https://localhost:PORT/attestation and trust it for secure key release (development only)")
 	f.StringSliceVar(&o.AttestAuth, "attestation-authority", nil, "trusted attestation authority for key release, as URL=JWKS-FILE (repeatable)")
+	f.DurationVar(&o.BodyTimeout, "request-timeout", 30*time.Second, "the most a request's headers and body may take to arrive; a stalled client is disconnected")
+	f.IntVar(&o.MaxConnsPerIP, "max-conns-per-ip", 256, "open connections one remote address may hold (0: no limit); more are closed on accept")
 	f.DurationVar(&o.PurgeInterval, "purge-interval", time.Minute, "how often soft-deleted objects past retention are purged")
 	return cmd
 }
@@ -145,6 +149,9 @@ func startServer(ctx context.Context, o serveOptions) (*Running, error) {
 	}
 	if o.PurgeInterval <= 0 {
 		o.PurgeInterval = time.Minute
+	}
+	if o.BodyTimeout <= 0 {
+		o.BodyTimeout = 30 * time.Second
 	}
 	log := o.logger()
 	o.DNSSuffix = strings.ToLower(strings.Trim(o.DNSSuffix, "."))
@@ -193,22 +200,26 @@ func startServer(ctx context.Context, o serveOptions) (*Running, error) {
 		app.Close()
 		return nil, err
 	}
-	auditLog, err := o.openAudit()
+	auditLog, err := o.openAudit(log)
 	if err != nil {
 		app.Close()
 		return nil, err
 	}
 	h.Audit = auditLog
-	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{*cert}, NextProtos: []string{"h2", "http/1.1"}}
+	tlsCfg := rest.TLSConfig(*cert)
 	runCtx, cancel := context.WithCancel(context.Background())
 	r := &Running{App: app, Port: port, Handler: h, cancel: cancel, done: make(chan struct{}), audit: auditLog}
 	for _, ln := range lns {
+		// ReadTimeout bounds the headers and body together, WriteTimeout the
+		// handler and the answer: a stalled or never-reading client lets
+		// go of its connection within them.
 		srv := &http.Server{Handler: h, TLSConfig: tlsCfg.Clone(), // each server configures HTTP/2 on its own copy
-			ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
-			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
+			ReadHeaderTimeout: 10 * time.Second, ReadTimeout: o.BodyTimeout, WriteTimeout: o.BodyTimeout + 2*time.Minute,
+			IdleTimeout: 120 * time.Second,
+			ErrorLog:    slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
 		r.servers = append(r.servers, srv)
 		go func(ln net.Listener) {
-			if err := srv.ServeTLS(ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			if err := srv.ServeTLS(rest.LimitPerIP(ln, o.MaxConnsPerIP), "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				log.Error("serve", "err", err)
 			}
 		}(ln)
@@ -362,7 +373,7 @@ func servePprof(ctx context.Context, addr string) error {
 
 // openAudit opens the audit sinks: the rotating file (unless "off") and
 // optionally stdout.
-func (o *serveOptions) openAudit() (*audit.Logger, error) {
+func (o *serveOptions) openAudit(log *slog.Logger) (*audit.Logger, error) {
 	var sinks []audit.Sink
 	path := o.AuditLog
 	if path == "" {
@@ -378,5 +389,5 @@ func (o *serveOptions) openAudit() (*audit.Logger, error) {
 	if o.AuditStdout {
 		sinks = append(sinks, audit.WriterSink{W: os.Stdout})
 	}
-	return audit.New(sinks...), nil
+	return audit.New(log, sinks...), nil
 }

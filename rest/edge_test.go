@@ -1,0 +1,94 @@
+package rest_test
+
+import (
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/arcakv/arca/audit"
+)
+
+// breakableSink fails every write while broken is set.
+type breakableSink struct {
+	mu     sync.Mutex
+	broken bool
+	lines  []string
+}
+
+func (s *breakableSink) Write(p []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.broken {
+		return errors.New("write audit.log: no space left on device")
+	}
+	s.lines = append(s.lines, strings.Split(strings.TrimSuffix(string(p), "\n"), "\n")...)
+	return nil
+}
+func (s *breakableSink) Close() error { return nil }
+func (s *breakableSink) set(b bool) {
+	s.mu.Lock()
+	s.broken = b
+	s.mu.Unlock()
+}
+
+// TestAuditFailsClosed: while the audit sink fails, no request is served
+// (503 ServiceUnavailable, nothing changes) and /healthz says why; once the
+// sink works again serving resumes by itself, and every answer a client saw
+// as served has its record.
+func TestAuditFailsClosed(t *testing.T) {
+	e := newEnv(t)
+	sink := &breakableSink{}
+	e.srv.Audit = audit.New(nil, sink)
+	defer e.srv.Audit.Close()
+
+	if w := e.call("PUT", "/secrets/before?api-version=7.5", `{"value":"v1"}`); w.Code != 200 {
+		t.Fatalf("healthy: %d %s", w.Code, w.Body)
+	}
+	sink.set(true)
+	// The first request after the failure runs, but its answer is held and
+	// replaced by 503 because its record was not written.
+	w := e.call("PUT", "/secrets/during?api-version=7.5", `{"value":"v2"}`)
+	if w.Code != 503 || errCode(t, w) != "ServiceUnavailable" || w.Header().Get("Retry-After") == "" {
+		t.Fatalf("unaudited answer served: %d %s", w.Code, w.Body)
+	}
+	if strings.Contains(w.Body.String(), "v2") || w.Header().Get("x-ms-request-id") == "" {
+		t.Fatalf("refusal leaks the held answer or loses its request id: %s %v", w.Body, w.Header())
+	}
+	// From then on nothing runs at all.
+	for _, c := range []struct{ method, target, body string }{
+		{"PUT", "/secrets/later?api-version=7.5", `{"value":"v3"}`},
+		{"GET", "/secrets/before?api-version=7.5", ``},
+		{"DELETE", "/secrets/before?api-version=7.5", ``},
+	} {
+		if w := e.call(c.method, c.target, c.body); w.Code != 503 || errCode(t, w) != "ServiceUnavailable" {
+			t.Fatalf("%s %s while the audit log fails: %d %s", c.method, c.target, w.Code, w.Body)
+		}
+	}
+	if w := e.healthz(); w.Code != 503 || !strings.Contains(w.Body.String(), "audit") {
+		t.Fatalf("healthz while the audit log fails: %d %s", w.Code, w.Body)
+	}
+
+	sink.set(false)
+	// The next request's record is written (it is the probe); then serving resumes.
+	w = e.call("GET", "/secrets/before?api-version=7.5", "")
+	if w.Code != 503 && w.Code != 200 {
+		t.Fatalf("probe: %d %s", w.Code, w.Body)
+	}
+	if w := e.call("GET", "/secrets/before?api-version=7.5", ""); w.Code != 200 {
+		t.Fatalf("after recovery: %d %s", w.Code, w.Body)
+	}
+	if w := e.call("GET", "/secrets/later?api-version=7.5", ""); w.Code != 404 {
+		t.Fatalf("a write refused while the audit log failed was applied: %d %s", w.Code, w.Body)
+	}
+	if w := e.healthz(); w.Code != 200 {
+		t.Fatalf("healthz after recovery: %d %s", w.Code, w.Body)
+	}
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	for _, l := range sink.lines {
+		if strings.Contains(l, `"SecretSet"`) && (strings.Contains(l, "/secrets/later") || strings.Contains(l, "/secrets/during")) {
+			t.Fatalf("a record of the failure window survived: %s", l)
+		}
+	}
+}
