@@ -270,7 +270,10 @@ type CertificateService interface {
 	GetCertificatePolicy(ctx context.Context, vault *Vault, name string) (*CertificatePolicy, error)
 	UpdateCertificatePolicy(ctx context.Context, vault *Vault, name string, p CertificatePolicy) (*CertificatePolicy, error)
 	GetCertificateOperation(ctx context.Context, vault *Vault, name string) (*CertificateOperation, error)
-	CancelCertificateOperation(ctx context.Context, vault *Vault, name string) (*CertificateOperation, error)
+	// UpdateCertificateOperation requests the cancellation of name's
+	// operation (cancel) or leaves it as it is; either is refused with
+	// KindForbidden once the operation has completed or failed.
+	UpdateCertificateOperation(ctx context.Context, vault *Vault, name string, cancel bool) (*CertificateOperation, error)
 	DeleteCertificateOperation(ctx context.Context, vault *Vault, name string) (*CertificateOperation, error)
 	MergeCertificate(ctx context.Context, vault *Vault, name string, in CertificateMerge) (*CertificateBundle, error)
 	DeleteCertificate(ctx context.Context, vault *Vault, name string) (*DeletedCertificate, error)

@@ -321,16 +321,36 @@ func (s *Service) GetCertificateOperation(ctx context.Context, vault *arca.Vault
 	return &rec.Op, nil
 }
 
-// CancelCertificateOperation implements arca.CertificateService.
-func (s *Service) CancelCertificateOperation(ctx context.Context, vault *arca.Vault, name string) (*arca.CertificateOperation, error) {
+// errNotInProgress is Key Vault's answer to PATCH …/pending on an operation
+// that is no longer in progress.
+func errNotInProgress() error {
+	return arca.Errorf(arca.KindForbidden, "Forbidden", "Pending status must be in progress to allow update.")
+}
+
+// UpdateCertificateOperation implements arca.CertificateService. Key Vault
+// accepts an update only while the operation is in progress: with cancel it
+// sets cancellation_requested, and Arca cancels at once (status
+// "cancelled", the pending key dropped); without, nothing changes. On an
+// operation that has completed or failed either is refused with 403
+// Forbidden. Key Vault leaves a cancelled operation "inProgress" until its
+// issuer stops, so a repeated request right after a cancel succeeds there:
+// an operation cancelled on request therefore accepts further updates
+// unchanged (idempotent), while one whose issuance finished does not.
+func (s *Service) UpdateCertificateOperation(ctx context.Context, vault *arca.Vault, name string, cancel bool) (*arca.CertificateOperation, error) {
 	rec, err := s.loadOp(ctx, vault, name)
 	if err != nil {
 		return nil, err
 	}
-	rec.Op.CancellationRequested = true
-	if rec.Op.Status == arca.OpInProgress {
-		rec.Op.Status, rec.Op.StatusDetails, rec.Key = arca.OpCancelled, "The certificate operation was cancelled.", nil
+	switch {
+	case rec.Op.Status == arca.OpCancelled && rec.Op.CancellationRequested:
+		return &rec.Op, nil
+	case rec.Op.Status != arca.OpInProgress:
+		return nil, errNotInProgress()
+	case !cancel:
+		return &rec.Op, nil
 	}
+	rec.Op.CancellationRequested = true
+	rec.Op.Status, rec.Op.StatusDetails, rec.Key = arca.OpCancelled, "The certificate operation was cancelled.", nil
 	if err := s.put(ctx, opKey(vault, name), rec); err != nil {
 		return nil, err
 	}

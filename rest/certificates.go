@@ -538,13 +538,7 @@ func (q *vaultRequest) updateCertOp(name string) {
 		q.fail(arca.Errorf(arca.KindInvalid, "BadParameter", "Property cancellation_requested is required."))
 		return
 	}
-	var op *arca.CertificateOperation
-	var err error
-	if *in.CancellationRequested {
-		op, err = q.certsSvc().CancelCertificateOperation(q.r.Context(), q.vault, name)
-	} else {
-		op, err = q.certsSvc().GetCertificateOperation(q.r.Context(), q.vault, name)
-	}
+	op, err := q.certsSvc().UpdateCertificateOperation(q.r.Context(), q.vault, name, *in.CancellationRequested)
 	if err != nil {
 		q.fail(err)
 		return
