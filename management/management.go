@@ -132,15 +132,21 @@ func (r RoleDefinition) Allows(action string) bool {
 	return ok
 }
 
-// RoleAssignment grants a role to a principal at a scope.
+// RoleAssignment grants a role to a principal at a scope. Assignments are
+// never modified, so Created and CreatedBy are also their last update.
 type RoleAssignment struct {
-	Name             string    `json:"name"` // GUID
-	Scope            string    `json:"scope"`
-	RoleDefinitionID string    `json:"roleDefinitionId"` // GUID
-	PrincipalID      string    `json:"principalId"`
-	PrincipalType    string    `json:"principalType,omitempty"`
-	Created          time.Time `json:"created"`
-	CreatedBy        string    `json:"createdBy,omitempty"`
+	Name             string `json:"name"` // GUID
+	Scope            string `json:"scope"`
+	RoleDefinitionID string `json:"roleDefinitionId"` // GUID
+	PrincipalID      string `json:"principalId"`
+	// PrincipalType is ARM's principalType (User, ServicePrincipal, Group,
+	// …); empty when it was not known at creation.
+	PrincipalType string    `json:"principalType,omitempty"`
+	Created       time.Time `json:"created"`
+	// CreatedBy is the object id of the creating caller; empty for the
+	// assignments Arca makes itself (subscription owners, `arca role
+	// assign`).
+	CreatedBy string `json:"createdBy,omitempty"`
 }
 
 // Service stores subscriptions, resource groups, role assignments and
@@ -400,19 +406,28 @@ func InScope(outer, scope string) bool {
 // RoleDefinitionDoesNotExist). Re-creating an identical assignment is
 // idempotent.
 func (s *Service) CreateRoleAssignment(ctx context.Context, ra *RoleAssignment) (*RoleAssignment, error) {
+	out, _, err := s.PutRoleAssignment(ctx, ra)
+	return out, err
+}
+
+// PutRoleAssignment is CreateRoleAssignment that also reports whether the
+// assignment was created (false: the identical assignment existed and is
+// returned as stored).
+func (s *Service) PutRoleAssignment(ctx context.Context, ra *RoleAssignment) (_ *RoleAssignment, created bool, err error) {
 	if ra.PrincipalID == "" {
-		return nil, arca.Errorf(arca.KindInvalid, "InvalidPrincipalId", "A valid principal ID must be provided for role assignment.")
+		return nil, false, arca.Errorf(arca.KindInvalid, "InvalidPrincipalId", "A valid principal ID must be provided for role assignment.")
 	}
 	if ra.Name == "" {
 		n, err := newUUID(s.Rand)
 		if err != nil {
-			return nil, arca.Internal(err)
+			return nil, false, arca.Internal(err)
 		}
 		ra.Name = n
 	}
 	ra.Name = strings.ToLower(ra.Name)
 	ra.Created = s.Clock.Now().UTC()
-	err := s.Store.Update(ctx, func(tx storage.Tx) error {
+	err = s.Store.Update(ctx, func(tx storage.Tx) error {
+		created = false
 		role, err := roleIn(tx, ra.RoleDefinitionID)
 		if arca.KindOf(err) == arca.KindNotFound {
 			return arca.Errorf(arca.KindInvalid, "RoleDefinitionDoesNotExist", "The specified role definition with ID '%s' does not exist.", authz.RoleGUID(ra.RoleDefinitionID))
@@ -453,13 +468,14 @@ func (s *Service) CreateRoleAssignment(ctx context.Context, ra *RoleAssignment) 
 		if dup != nil {
 			return dup
 		}
+		created = true
 		return storage.PutJSON(tx, raPrefix+ra.Name, ra)
 	})
 	if err != nil {
-		return nil, wrap(err)
+		return nil, false, wrap(err)
 	}
 	s.gen.Add(1)
-	return ra, nil
+	return ra, created, nil
 }
 
 // RoleAssignments lists every assignment.

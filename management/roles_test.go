@@ -342,3 +342,24 @@ func TestCustomRoleCannotStrandAssignments(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestPutRoleAssignmentReportsCreation: PutRoleAssignment tells a new
+// assignment from the identical one again (returned as stored, with its
+// creator and time), which the ARM front end answers differently.
+func TestPutRoleAssignmentReportsCreation(t *testing.T) {
+	s, sub, clock := newRoleService(t)
+	ctx := context.Background()
+	name := "0a0a0a0a-0000-4000-8000-000000000001"
+	first, created, err := s.PutRoleAssignment(ctx, &RoleAssignment{Name: name, Scope: sub, RoleDefinitionID: Reader.ID, PrincipalID: "p", CreatedBy: "alice"})
+	if err != nil || !created || first.CreatedBy != "alice" {
+		t.Fatalf("create: %+v %v %v", first, created, err)
+	}
+	clock.Advance(time.Minute)
+	again, created, err := s.PutRoleAssignment(ctx, &RoleAssignment{Name: name, Scope: sub, RoleDefinitionID: Reader.ID, PrincipalID: "p", CreatedBy: "bob"})
+	if err != nil || created || again.CreatedBy != "alice" || !again.Created.Equal(first.Created) {
+		t.Fatalf("again: %+v %v %v", again, created, err)
+	}
+	if _, created, err := s.PutRoleAssignment(ctx, &RoleAssignment{Name: name, Scope: sub, RoleDefinitionID: Owner.ID, PrincipalID: "p"}); created || arca.KindOf(err) != arca.KindConflict {
+		t.Fatalf("changed: %v %v", created, err)
+	}
+}

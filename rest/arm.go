@@ -3,6 +3,7 @@ package rest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/arcakv/arca"
+	"github.com/arcakv/arca/identity"
 	"github.com/arcakv/arca/management"
 )
 
@@ -40,6 +42,7 @@ type armRequest struct {
 	query     url.Values
 	principal *arca.Principal
 	tenant    string
+	ptypes    map[string]string // principalType answers, by lower-case object id
 }
 
 func (q *armRequest) fail(err error) { writeError(q.w, q.r, q.s.Log, err) }
@@ -186,6 +189,9 @@ func (q *armRequest) route() {
 	// role assignments and definitions at any scope
 	for i := 0; i+1 < n; i++ {
 		if eq(segs[i], "providers") && eq(segs[i+1], authzNS) {
+			if i == 2 && eq(segs[0], "subscriptions") && (n == 4 || n == 5 && isRegistration(segs[4])) {
+				break // the resource provider itself (subscriptionScope)
+			}
 			q.authorization("/"+strings.Join(segs[:i], "/"), segs[i+2:])
 			return
 		}
@@ -249,32 +255,69 @@ func (q *armRequest) subscriptionScope(subID string, rest []string) {
 		if q.method(http.MethodGet) {
 			writeJSON(q.w, http.StatusOK, map[string]any{"value": []any{q.providerJSON(sub, kvNamespace), q.providerJSON(sub, "Microsoft.Resources"), q.providerJSON(sub, authzNS)}})
 		}
-	case eq(rest[0], "providers") && !eq(rest[1], kvNamespace) && n <= 3:
-		if !eq(rest[1], "Microsoft.Resources") {
-			q.fail(arca.Errorf(arca.KindNotFound, "InvalidResourceNamespace", "The resource namespace '%s' is invalid.", rest[1]))
-			return
-		}
-		writeJSON(q.w, http.StatusOK, q.providerJSON(sub, rest[1]))
 	case eq(rest[0], "providers"):
-		q.keyVaultSubscription(sub, rest[2:])
+		q.provider(sub, rest[1], rest[2:])
 	default:
 		q.notFoundPath()
 	}
 }
 
-// keyVaultSubscription serves /subscriptions/{sub}/providers/Microsoft.KeyVault/...
+// armProviders are the namespaces of the resource providers Arca serves.
+var armProviders = []string{kvNamespace, "Microsoft.Resources", authzNS}
+
+// isRegistration reports whether action is a resource provider
+// registration action (register or unregister).
+func isRegistration(action string) bool { return eq(action, "register") || eq(action, "unregister") }
+
+// provider serves /subscriptions/{sub}/providers/{ns}[/…]: GET of the
+// provider, POST …/register and …/unregister (Arca's providers are always
+// registered: both answer the provider as it is) and, for Key Vault, its
+// subscription-level resources and actions. Any other type or action of a
+// known namespace is ARM's 404 InvalidResourceType; an unknown namespace is
+// 404 InvalidResourceNamespace.
+func (q *armRequest) provider(sub *management.Subscription, ns string, rest []string) {
+	known := false
+	for _, p := range armProviders {
+		if eq(p, ns) {
+			ns, known = p, true
+		}
+	}
+	switch {
+	case !known:
+		q.fail(arca.Errorf(arca.KindNotFound, "InvalidResourceNamespace", "The resource namespace '%s' is invalid.", ns))
+	case len(rest) == 0:
+		if q.method(http.MethodGet) {
+			writeJSON(q.w, http.StatusOK, q.providerJSON(sub, ns))
+		}
+	case len(rest) == 1 && isRegistration(rest[0]):
+		if q.method(http.MethodPost) {
+			writeJSON(q.w, http.StatusOK, q.providerJSON(sub, ns))
+		}
+	case ns == kvNamespace:
+		q.keyVaultSubscription(sub, rest)
+	default:
+		q.invalidResourceType(ns, rest)
+	}
+}
+
+// invalidResourceType is ARM's 404 for a path under the known namespace ns
+// that names none of its resource types or actions; rest is the path below
+// the namespace, whose type segments (every other one) name the type.
+func (q *armRequest) invalidResourceType(ns string, rest []string) {
+	var types []string
+	for i := 0; i < len(rest); i += 2 {
+		types = append(types, rest[i])
+	}
+	q.fail(arca.Errorf(arca.KindNotFound, "InvalidResourceType", "The resource type '%s' could not be found in the namespace '%s' for api version '%s'.",
+		strings.Join(types, "/"), ns, q.query.Get("api-version")))
+}
+
+// keyVaultSubscription serves the non-empty rest of
+// /subscriptions/{sub}/providers/Microsoft.KeyVault/{rest}.
 func (q *armRequest) keyVaultSubscription(sub *management.Subscription, rest []string) {
 	scope := "/subscriptions/" + sub.ID
 	n := len(rest)
 	switch {
-	case n == 0:
-		if q.method(http.MethodGet) {
-			writeJSON(q.w, http.StatusOK, q.providerJSON(sub, kvNamespace))
-		}
-	case n == 1 && eq(rest[0], "register"):
-		if q.method(http.MethodPost) {
-			writeJSON(q.w, http.StatusOK, q.providerJSON(sub, kvNamespace))
-		}
 	case n == 1 && eq(rest[0], "vaults"):
 		if q.method(http.MethodGet) && q.authorize(scope, "Microsoft.KeyVault/vaults/read") {
 			q.listVaults(sub.ID, "")
@@ -290,6 +333,10 @@ func (q *armRequest) keyVaultSubscription(sub *management.Subscription, rest []s
 	case n == 1 && eq(rest[0], "checkNameAvailability"):
 		if q.method(http.MethodPost) {
 			q.checkName()
+		}
+	case n == 1 && eq(rest[0], "checkMhsmNameAvailability"):
+		if q.method(http.MethodPost) {
+			q.checkMhsmName()
 		}
 	case n >= 4 && eq(rest[0], "locations") && eq(rest[2], "deletedVaults"):
 		q.deletedVault(sub, rest[1], rest[3], rest[4:])
@@ -872,6 +919,11 @@ func (q *armRequest) apply(v *arca.Vault, p *armVaultProps, creating bool) error
 		if d < 7 || d > 90 {
 			return arca.Errorf(arca.KindInvalid, "BadRequest", "The soft delete retention period must be between 7 and 90 days.")
 		}
+		// Once set, the retention cannot change (Azure's error text); the
+		// same value again is accepted.
+		if !creating && v.RetentionDays != 0 && d != v.RetentionDays {
+			return arca.Errorf(arca.KindInvalid, "BadRequest", "The property \"softDeleteRetentionInDays\" has been set already and it can't be modified.")
+		}
 		v.RetentionDays = d
 	}
 	if p.EnableRbacAuthorization != nil {
@@ -1258,11 +1310,29 @@ func (q *armRequest) deletedVault(sub *management.Subscription, location, name s
 	}
 }
 
-func (q *armRequest) checkName() {
-	var body struct {
-		Name string `json:"name"`
-		Type string `json:"type"`
+// nameCheckBody is the body of a name availability check: Key Vault's
+// VaultCheckNameAvailabilityParameters {name, type} or
+// CheckMhsmNameAvailabilityParameters {name}.
+type nameCheckBody struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
+}
+
+// nameAvailable is a CheckNameAvailabilityResult (or
+// CheckMhsmNameAvailabilityResult, the same shape): {"nameAvailable":true},
+// or false with a reason (AccountNameInvalid, AlreadyExists) and a message.
+func nameAvailable(ok bool, reason, message string) map[string]any {
+	if ok {
+		return map[string]any{"nameAvailable": true}
 	}
+	return map[string]any{"nameAvailable": false, "reason": reason, "message": message}
+}
+
+// checkName serves POST /subscriptions/{sub}/providers/Microsoft.KeyVault/
+// checkNameAvailability: a vault name is free unless it breaks the naming
+// rules or a vault, live or soft-deleted, holds it.
+func (q *armRequest) checkName() {
+	var body nameCheckBody
 	if err := decodeBody(q.r, maxARMBody, &body); err != nil {
 		q.fail(err)
 		return
@@ -1271,23 +1341,42 @@ func (q *armRequest) checkName() {
 		q.fail(arca.Errorf(arca.KindInvalid, "BadRequest", "The type '%s' is invalid: use '%s'.", body.Type, vaultType))
 		return
 	}
-	switch {
-	case !arca.ValidVaultName(body.Name):
-		writeJSON(q.w, http.StatusOK, map[string]any{"nameAvailable": false, "reason": "AccountNameInvalid",
-			"message": "Vault name must only contain alphanumeric characters and dashes and cannot start with a number."})
+	writeJSON(q.w, http.StatusOK, q.vaultNameAvailability(body.Name))
+}
+
+// vaultNameAvailability is the checkNameAvailability result for a vault name.
+func (q *armRequest) vaultNameAvailability(name string) map[string]any {
+	if !arca.ValidVaultName(name) {
+		return nameAvailable(false, "AccountNameInvalid", "Vault name must only contain alphanumeric characters and dashes and cannot start with a number.")
+	}
+	if _, err := q.s.Vaults.Vault(q.ctx(), name); err == nil {
+		return nameAvailable(false, "AlreadyExists",
+			"The vault name '"+name+"' is already in use. Vault names are globally unique so it is possible that the name is already taken.")
+	}
+	if _, err := q.s.Vaults.DeletedVault(q.ctx(), name); err == nil {
+		return nameAvailable(false, "AlreadyExists", "The vault name '"+name+"' is in use by a soft-deleted vault; recover or purge it first.")
+	}
+	return nameAvailable(true, "", "")
+}
+
+// checkMhsmName serves POST /subscriptions/{sub}/providers/Microsoft.KeyVault/
+// checkMhsmNameAvailability (`az keyvault check-name --resource-type hsm`):
+// Managed HSM names follow the vault naming rules (3-24 characters, letters,
+// digits and hyphens, a letter first, a letter or digit last, no "--"), and
+// Arca has no Managed HSM to hold one, so every valid name is available.
+// Vault names are a separate namespace (a vault does not take an HSM name).
+func (q *armRequest) checkMhsmName() {
+	var body nameCheckBody
+	if err := decodeBody(q.r, maxARMBody, &body); err != nil {
+		q.fail(err)
 		return
 	}
-	if _, err := q.s.Vaults.Vault(q.ctx(), body.Name); err == nil {
-		writeJSON(q.w, http.StatusOK, map[string]any{"nameAvailable": false, "reason": "AlreadyExists",
-			"message": "The vault name '" + body.Name + "' is already in use. Vault names are globally unique so it is possible that the name is already taken."})
+	if !arca.ValidVaultName(body.Name) {
+		writeJSON(q.w, http.StatusOK, nameAvailable(false, "AccountNameInvalid",
+			"Managed HSM name must be between 3-24 alphanumeric characters. The name must begin with a letter, end with a letter or digit, and not contain consecutive hyphens."))
 		return
 	}
-	if _, err := q.s.Vaults.DeletedVault(q.ctx(), body.Name); err == nil {
-		writeJSON(q.w, http.StatusOK, map[string]any{"nameAvailable": false, "reason": "AlreadyExists",
-			"message": "The vault name '" + body.Name + "' is in use by a soft-deleted vault; recover or purge it first."})
-		return
-	}
-	writeJSON(q.w, http.StatusOK, map[string]any{"nameAvailable": true})
+	writeJSON(q.w, http.StatusOK, nameAvailable(true, "", ""))
 }
 
 // ---- role assignments and definitions ----
@@ -1298,19 +1387,23 @@ var (
 	principalFilterRE = regexp.MustCompile(`(?i)principalId\s+eq\s+'([^']*)'`)
 )
 
-// roleDefJSON renders r as ARM's RoleDefinition resource at scope (the
-// {scope} of the request). A custom role's id is subscription-level, as
-// Azure's: the request's subscription, or its first assignable scope's.
+// roleDefJSON renders r as ARM's RoleDefinition resource read at scope
+// (the {scope} of the request). The id is subscription-level whatever the
+// scope below the subscription (resource group, resource), as Azure's, so
+// it is the roleDefinitionId of the role assignments there
+// (roleAssignmentJSON): /subscriptions/{sub}/providers/
+// Microsoft.Authorization/roleDefinitions/{guid}. At the tenant scope a
+// built-in role's id has no subscription; a custom role's names its first
+// assignable scope's.
 func roleDefJSON(scope string, r *management.RoleDefinition) map[string]any {
 	props := map[string]any{"roleName": r.Name, "type": r.Type(), "description": r.Description,
 		"assignableScopes": []string{"/"}, "permissions": []any{map[string]any{"actions": nonNil(r.Actions), "notActions": nonNil(r.NotActions),
 			"dataActions": nonNil(r.DataActions), "notDataActions": nonNil(r.NotDataActions)}}}
-	idScope := strings.TrimSuffix(scope, "/")
+	idScope := subscriptionOf(scope)
 	if r.IsCustom() {
 		props["assignableScopes"] = r.AssignableScopes
 		props["createdOn"], props["updatedOn"] = r.Created.Format(time.RFC3339Nano), r.Updated.Format(time.RFC3339Nano)
 		props["createdBy"], props["updatedBy"] = r.CreatedBy, r.UpdatedBy
-		idScope = subscriptionOf(scope)
 		if idScope == "" && len(r.AssignableScopes) > 0 {
 			idScope = subscriptionOf(r.AssignableScopes[0])
 		}
@@ -1329,18 +1422,60 @@ func subscriptionOf(scope string) string {
 	return ""
 }
 
-func roleAssignmentJSON(ra *management.RoleAssignment) map[string]any {
-	sub := ""
-	if parts := strings.Split(strings.Trim(ra.Scope, "/"), "/"); len(parts) >= 2 {
-		sub = "/subscriptions/" + parts[1]
+// principalTypes are ARM's principalType values of the directory's object
+// kinds (identity.Directory.ObjectKind).
+var principalTypes = map[string]string{"user": "User", "servicePrincipal": "ServicePrincipal", "group": "Group"}
+
+// principalType returns ARM's principalType of the directory object id
+// (User, ServicePrincipal or Group), or "" when the directory has no such
+// object. Answers are kept for the rest of the request.
+func (q *armRequest) principalType(id string) (string, error) {
+	key := strings.ToLower(id)
+	if t, ok := q.ptypes[key]; ok {
+		return t, nil
 	}
+	kind, err := q.s.Identity.Dir.ObjectKind(q.ctx(), id)
+	if err != nil && !errors.Is(err, identity.ErrObjectNotFound) {
+		return "", arca.Internal(err)
+	}
+	if q.ptypes == nil {
+		q.ptypes = map[string]string{}
+	}
+	q.ptypes[key] = principalTypes[kind]
+	return q.ptypes[key], nil
+}
+
+// roleAssignmentJSON renders ra as ARM's RoleAssignment resource, with the
+// properties Azure answers: principalType (from the directory when ra has
+// none), createdOn/updatedOn, createdBy/updatedBy, and null condition,
+// conditionVersion, description and delegatedManagedIdentityResourceId.
+// created marks the answer to the PUT that created ra: ARM's has createdBy
+// null (updatedBy names the caller); reads name the creator in both.
+func (q *armRequest) roleAssignmentJSON(ra *management.RoleAssignment, created bool) (map[string]any, error) {
+	ptype := ra.PrincipalType
+	if ptype == "" {
+		var err error
+		if ptype, err = q.principalType(ra.PrincipalID); err != nil {
+			return nil, err
+		}
+	}
+	var by any
+	if ra.CreatedBy != "" {
+		by = ra.CreatedBy
+	}
+	createdBy := by
+	if created {
+		createdBy = nil
+	}
+	on := ra.Created.UTC().Format(time.RFC3339Nano)
 	return map[string]any{
 		"id": strings.TrimSuffix(ra.Scope, "/") + "/providers/" + authzNS + "/roleAssignments/" + ra.Name, "name": ra.Name,
 		"type": authzNS + "/roleAssignments",
-		"properties": map[string]any{"scope": ra.Scope, "principalId": ra.PrincipalID, "principalType": ra.PrincipalType,
-			"roleDefinitionId": sub + "/providers/" + authzNS + "/roleDefinitions/" + ra.RoleDefinitionID,
-			"createdOn":        ra.Created.Format(time.RFC3339), "updatedOn": ra.Created.Format(time.RFC3339), "createdBy": ra.CreatedBy},
-	}
+		"properties": map[string]any{"scope": ra.Scope, "principalId": ra.PrincipalID, "principalType": ptype,
+			"roleDefinitionId": subscriptionOf(ra.Scope) + "/providers/" + authzNS + "/roleDefinitions/" + ra.RoleDefinitionID,
+			"createdOn":        on, "updatedOn": on, "createdBy": createdBy, "updatedBy": by,
+			"condition": nil, "conditionVersion": nil, "description": nil, "delegatedManagedIdentityResourceId": nil},
+	}, nil
 }
 
 // authorization serves {scope}/providers/Microsoft.Authorization/{roleAssignments|roleDefinitions}[/{name}].
@@ -1367,7 +1502,7 @@ func (q *armRequest) authorization(scope string, rest []string) {
 	case eq(rest[0], "roleAssignments"):
 		q.roleAssignments(scope, rest[1:])
 	default:
-		q.notFoundPath()
+		q.invalidResourceType(authzNS, rest)
 	}
 }
 
@@ -1394,7 +1529,12 @@ func (q *armRequest) roleAssignments(scope string, rest []string) {
 			if pm != nil && !eq(pm[1], ra.PrincipalID) {
 				continue
 			}
-			out = append(out, roleAssignmentJSON(ra))
+			j, err := q.roleAssignmentJSON(ra, false)
+			if err != nil {
+				q.fail(err)
+				return
+			}
+			out = append(out, j)
 		}
 		writeJSON(q.w, http.StatusOK, map[string]any{"value": out})
 		return
@@ -1412,7 +1552,7 @@ func (q *armRequest) roleAssignments(scope string, rest []string) {
 		}
 		for _, ra := range ras {
 			if eq(ra.Name, name) && eq(strings.TrimSuffix(ra.Scope, "/"), strings.TrimSuffix(scope, "/")) {
-				writeJSON(q.w, http.StatusOK, roleAssignmentJSON(ra))
+				q.writeRoleAssignment(http.StatusOK, ra, false)
 				return
 			}
 		}
@@ -1436,23 +1576,64 @@ func (q *armRequest) roleAssignments(scope string, rest []string) {
 			q.fail(arca.Errorf(arca.KindInvalid, "InvalidRoleAssignmentId", "The role assignment ID '%s' is not valid. The role assignment ID must be a GUID.", name))
 			return
 		}
-		ra, err := q.s.Management.CreateRoleAssignment(ctx, &management.RoleAssignment{Name: name, Scope: scope,
-			RoleDefinitionID: body.Properties.RoleDefinitionID, PrincipalID: body.Properties.PrincipalID,
-			PrincipalType: body.Properties.PrincipalType, CreatedBy: q.principal.ObjectID})
+		ptype, err := q.assignedPrincipalType(body.Properties.PrincipalID, body.Properties.PrincipalType)
 		if err != nil {
 			q.fail(err)
 			return
 		}
-		writeJSON(q.w, http.StatusCreated, roleAssignmentJSON(ra))
+		ra, created, err := q.s.Management.PutRoleAssignment(ctx, &management.RoleAssignment{Name: name, Scope: scope,
+			RoleDefinitionID: body.Properties.RoleDefinitionID, PrincipalID: body.Properties.PrincipalID,
+			PrincipalType: ptype, CreatedBy: q.principal.ObjectID})
+		if err != nil {
+			q.fail(err)
+			return
+		}
+		q.writeRoleAssignment(http.StatusCreated, ra, created)
 	case http.MethodDelete:
 		if !q.authorize(scope, "Microsoft.Authorization/roleAssignments/delete") {
 			return
 		}
-		ra, err := q.s.Management.DeleteRoleAssignment(ctx, scope, name)
-		q.deleted(err, func() any { return roleAssignmentJSON(ra) })
+		switch ra, err := q.s.Management.DeleteRoleAssignment(ctx, scope, name); {
+		case err != nil:
+			q.deleted(err, nil) // 204 when there was none
+		default:
+			q.writeRoleAssignment(http.StatusOK, ra, false)
+		}
 	default:
 		q.method()
 	}
+}
+
+// writeRoleAssignment answers ra with status (roleAssignmentJSON).
+func (q *armRequest) writeRoleAssignment(status int, ra *management.RoleAssignment, created bool) {
+	j, err := q.roleAssignmentJSON(ra, created)
+	if err != nil {
+		q.fail(err)
+		return
+	}
+	writeJSON(q.w, status, j)
+}
+
+// assignedPrincipalType is the principalType a new role assignment to
+// principal records: the directory's type of the object, which a type given
+// in the request (given, matched case-insensitively) must equal (400
+// UnmatchedPrincipalType, Azure's text with its typos); given as it is for
+// an object the directory does not know.
+func (q *armRequest) assignedPrincipalType(principal, given string) (string, error) {
+	if principal == "" {
+		return given, nil // CreateRoleAssignment refuses it
+	}
+	ptype, err := q.principalType(principal)
+	switch {
+	case err != nil:
+		return "", err
+	case ptype == "":
+		return given, nil
+	case given != "" && !eq(given, ptype):
+		return "", arca.Errorf(arca.KindInvalid, "UnmatchedPrincipalType",
+			"The PrincipalId '%s' has type '%s' , which is different from specified PrinciaplType '%s'.", principal, ptype, given)
+	}
+	return ptype, nil
 }
 
 func nonNil(s []string) []string {

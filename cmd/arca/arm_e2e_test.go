@@ -291,6 +291,15 @@ func TestARMVaults(t *testing.T) {
 	if r := cn("9bad"); r["reason"] != "AccountNameInvalid" {
 		t.Fatalf("invalid: %v", r)
 	}
+	// `az keyvault check-name --resource-type hsm`: no Managed HSM holds a name
+	if r := a.call("POST", "providers/Microsoft.KeyVault/checkMhsmNameAvailability", `{"name":"armvault"}`, 200); r["nameAvailable"] != true {
+		t.Fatalf("hsm name: %v", r)
+	}
+	// the retention is fixed once set (90 by azVaultBody)
+	if got := a.call("PATCH", vp+"armvault", `{"properties":{"softDeleteRetentionInDays":14}}`, 400); errCode(got) != "BadRequest" {
+		t.Fatalf("retention change: %v", got)
+	}
+	a.call("PATCH", vp+"armvault", `{"properties":{"softDeleteRetentionInDays":90}}`, 200)
 	// delete: soft-deleted, invisible to ARM and the data plane, recoverable with its secrets
 	a.call("DELETE", vp+"armvault", "", 200)
 	a.call("DELETE", vp+"armvault", "", 204)
@@ -404,6 +413,18 @@ func TestARMRoleAssignments(t *testing.T) {
 	assign(sub+"/resourceGroups/rg2/providers/Microsoft.KeyVault/vaults/kvc2", management.Contributor.ID)
 	a.call("PATCH", "resourceGroups/rg2/providers/Microsoft.KeyVault/vaults/kvc2", `{"tags":{"a":"b"}}`, 200)
 	a.call("PUT", "resourceGroups/rg2/providers/Microsoft.KeyVault/vaults/kvc3", azVaultBody(tenant, sp.ObjectID), 403)
+	// `az role assignment list --scope <vault>` names each role: the
+	// definitions listed at the vault have the ids the assignments name.
+	kvc2 := sub + "/resourceGroups/rg2/providers/Microsoft.KeyVault/vaults/kvc2"
+	roleNames := map[string]any{}
+	for _, d := range values(owner.call("GET", kvc2+"/providers/Microsoft.Authorization/roleDefinitions?api-version=2022-04-01", "", 200)) {
+		roleNames[d["id"].(string)] = dig(d, "properties", "roleName")
+	}
+	for _, ra := range values(owner.call("GET", kvc2+"/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&$filter=atScope()", "", 200)) {
+		if roleNames[dig(ra, "properties", "roleDefinitionId").(string)] == nil || dig(ra, "properties", "principalType") != "ServicePrincipal" {
+			t.Errorf("assignment at the vault: %v (definitions %v)", ra, roleNames)
+		}
+	}
 	// listing and deleting assignments
 	ras := values(owner.call("GET", sub+"/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&$filter="+url.QueryEscape("principalId eq '"+sp.ObjectID+"'"), "", 200))
 	if len(ras) != 3 {
