@@ -40,10 +40,14 @@ type Tenant struct {
 	Created time.Time `json:"created"`
 }
 
-// SecretCredential is a client secret, kept only as a slow hash.
+// SecretCredential is a client secret, kept only as a hash: a salted
+// HMAC-SHA-256 (Alg "hmac-sha256") for the random secrets Arca generates,
+// bcrypt (Alg "") for credentials stored by earlier versions.
 type SecretCredential struct {
 	ID      string    `json:"id"`
 	Hint    string    `json:"hint"` // first three characters, as Entra shows
+	Alg     string    `json:"alg,omitempty"`
+	Salt    []byte    `json:"salt,omitempty"`
 	Hash    []byte    `json:"hash"`
 	Created time.Time `json:"created"`
 }
@@ -163,12 +167,13 @@ func (d *Directory) CreateServicePrincipal(ctx context.Context, name string, wit
 		if secret, err = randomSecret(d.Rand); err != nil {
 			return nil, "", err
 		}
-		h, err := bcrypt.GenerateFromPassword([]byte(secret), BcryptCost)
-		if err != nil {
+		salt := make([]byte, 32)
+		if _, err := io.ReadFull(d.Rand, salt); err != nil {
 			return nil, "", err
 		}
 		cid, _ := NewUUID(d.Rand)
-		sp.Secrets = append(sp.Secrets, SecretCredential{ID: cid, Hint: secret[:3], Hash: h, Created: now})
+		sp.Secrets = append(sp.Secrets, SecretCredential{ID: cid, Hint: secret[:3], Alg: secretAlgHMAC, Salt: salt,
+			Hash: hmacSecret(salt, secret), Created: now})
 	}
 	for _, der := range certs {
 		if _, err := x509.ParseCertificate(der); err != nil {
@@ -264,10 +269,30 @@ func (d *Directory) ManagedIdentity(ctx context.Context) (*ServicePrincipal, err
 	return nil, storage.ErrNotFound
 }
 
-// CheckSecret reports whether secret matches one of sp's client secrets.
-func (sp *ServicePrincipal) CheckSecret(secret string) bool {
+// CheckSecret reports whether secret matches one of sp's client secrets,
+// fast hashes first; a bcrypt hash (from an earlier version) is compared
+// only when slow is set.
+func (sp *ServicePrincipal) CheckSecret(secret string, slow bool) bool {
+	for i := range sp.Secrets {
+		if c := &sp.Secrets[i]; c.Alg == secretAlgHMAC && c.fastMatch(secret) {
+			return true
+		}
+	}
+	if !slow {
+		return false
+	}
 	for _, c := range sp.Secrets {
-		if bcrypt.CompareHashAndPassword(c.Hash, []byte(secret)) == nil {
+		if c.Alg == "" && bcrypt.CompareHashAndPassword(c.Hash, []byte(secret)) == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// hasSlowSecrets reports whether a secret of sp is a bcrypt hash.
+func (sp *ServicePrincipal) hasSlowSecrets() bool {
+	for _, c := range sp.Secrets {
+		if c.Alg == "" {
 			return true
 		}
 	}

@@ -23,6 +23,7 @@ import (
 // OAuthError is an Entra-shaped OAuth2 error response.
 type OAuthError struct {
 	Status      int    `json:"-"`
+	RetryAfter  int    `json:"-"` // seconds, sent as Retry-After when set
 	Code        string `json:"error"`
 	Description string `json:"error_description"`
 	ErrorCodes  []int  `json:"error_codes"`
@@ -63,6 +64,8 @@ type Service struct {
 
 	interactiveOnce sync.Once
 	ia              *interactive
+	throttleOnce    sync.Once
+	th              *throttles
 }
 
 // TokenRequest is a parsed token endpoint call.
@@ -145,9 +148,14 @@ func (s *Service) ClientCredentials(ctx context.Context, req TokenRequest) (*Tok
 		}
 		acr = "2"
 	} else {
+		key := "client:" + clientID
+		if wait, _ := s.throttled(ctx, key); wait > 0 {
+			return nil, errThrottled(wait)
+		}
 		var err error
 		sp, err = s.Dir.ServicePrincipal(ctx, clientID)
 		if errors.Is(err, storage.ErrNotFound) || (err == nil && sp.Managed) {
+			s.failed(ctx, key)
 			return nil, oauthErr(400, "unauthorized_client", 700016,
 				"Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.", clientID, t.ID)
 		}
@@ -158,7 +166,14 @@ func (s *Service) ClientCredentials(ctx context.Context, req TokenRequest) (*Tok
 		if secret == "" {
 			return nil, oauthErr(401, "invalid_client", 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
 		}
-		if !sp.CheckSecret(secret) {
+		ok := sp.CheckSecret(secret, false)
+		if !ok && sp.hasSlowSecrets() {
+			if ok, err = s.slowCheck(ctx, func() bool { return sp.CheckSecret(secret, true) }); err != nil {
+				return nil, oauthErr(500, "temporarily_unavailable", 50000, "The request was cancelled.")
+			}
+		}
+		if !ok {
+			s.failed(ctx, key)
 			return nil, oauthErr(401, "invalid_client", 7000215, "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '%s'.", clientID)
 		}
 		acr = "1"

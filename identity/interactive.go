@@ -144,15 +144,40 @@ func (s *Service) DeviceAuthorization(ctx context.Context, tenantSeg string, for
 // shows one message for all of them.
 var ErrSignIn = errors.New("identity: the code, user name or password is not correct")
 
+// ErrThrottled is returned (wrapped in a *throttleError) when a user name
+// or the caller's address has used up its failed sign-ins for now.
+var ErrThrottled = errors.New("identity: too many failed sign-in attempts")
+
+type throttleError struct {
+	wait time.Duration
+	user bool // the user name is locked, not the address
+}
+
+func (e *throttleError) Error() string { return ErrThrottled.Error() }
+func (e *throttleError) Unwrap() error { return ErrThrottled }
+
+// checkUser checks a user's password under the failure throttle: a wrong
+// user name or password is ErrSignIn (and charged to the name and the
+// caller's address), a name or address over its budget ErrThrottled.
 func (s *Service) checkUser(ctx context.Context, upn, password string) (*User, error) {
+	key := "user:" + upn
+	if wait, byUser := s.throttled(ctx, key); wait > 0 {
+		return nil, &throttleError{wait: wait, user: byUser}
+	}
 	u, err := s.Dir.User(ctx, upn)
 	if errors.Is(err, storage.ErrNotFound) {
+		s.failed(ctx, key)
 		return nil, ErrSignIn
 	}
 	if err != nil {
 		return nil, err
 	}
-	if !u.CheckPassword(password) {
+	ok, err := s.slowCheck(ctx, func() bool { return u.CheckPassword(password) })
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		s.failed(ctx, key)
 		return nil, ErrSignIn
 	}
 	return u, nil

@@ -231,12 +231,19 @@ func (s *Service) Password(ctx context.Context, req TokenRequest) (*TokenRespons
 	if name == "" || pw == "" {
 		return nil, oauthErr(400, "invalid_request", 900144, "The request body must contain the following parameters: 'username' and 'password'.")
 	}
-	u, err := s.Dir.User(ctx, name)
-	if err != nil && !errors.Is(err, storage.ErrNotFound) {
-		return nil, oauthErr(500, "temporarily_unavailable", 50000, "The directory could not be read.")
-	}
-	if u == nil || !u.CheckPassword(pw) {
+	u, err := s.checkUser(ctx, name, pw)
+	switch {
+	case errors.Is(err, ErrThrottled):
+		var te *throttleError
+		errors.As(err, &te)
+		if te.user {
+			return nil, errLocked(te.wait)
+		}
+		return nil, errThrottled(te.wait)
+	case errors.Is(err, ErrSignIn):
 		return nil, oauthErr(400, "invalid_grant", 50126, "Error validating credentials due to invalid username or password.")
+	case err != nil:
+		return nil, oauthErr(500, "temporarily_unavailable", 50000, "The directory could not be read.")
 	}
 	return s.userTokens(ctx, t, u, req, "", "")
 }

@@ -13,6 +13,9 @@ import (
 // serveIdentity serves the token service host: OIDC discovery, JWKS, token
 // endpoints and managed identity.
 func (s *Server) serveIdentity(w http.ResponseWriter, r *http.Request) {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		r = r.WithContext(identity.WithSourceAddr(r.Context(), host)) // failed sign-ins are throttled per address
+	}
 	path := r.URL.Path
 	segs := strings.Split(strings.Trim(path, "/"), "/")
 	lower := strings.ToLower(strings.Trim(path, "/"))
@@ -59,6 +62,9 @@ func (s *Server) serveIdentity(w http.ResponseWriter, r *http.Request) {
 }
 
 func oauthError(w http.ResponseWriter, e *identity.OAuthError) {
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
+	}
 	w.Header().Set("Cache-Control", "no-store, no-cache")
 	w.Header().Set("Pragma", "no-cache")
 	writeJSON(w, e.Status, e)

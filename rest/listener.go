@@ -25,22 +25,56 @@ func TLSConfig(cert tls.Certificate) *tls.Config {
 	}
 }
 
-// LimitPerIP wraps ln so that no remote address holds more than max open
-// connections at once: a connection beyond that is closed as soon as it is
-// accepted, before its TLS handshake, so one client cannot take every file
-// descriptor. max <= 0 returns ln unchanged.
-func LimitPerIP(ln net.Listener, max int) net.Listener {
-	if max <= 0 {
+// ConnLimits bound the connections a listener keeps open.
+type ConnLimits struct {
+	PerIP int // open connections one remote address may hold; <= 0: no limit
+	// Total caps the connections of every listener sharing these limits
+	// (set it below the process's file-descriptor limit, so that accepting
+	// never fails for want of one); <= 0: no limit.
+	Total int
+
+	mu    sync.Mutex
+	open  map[string]int
+	total int
+}
+
+// Limit wraps ln: a connection beyond the limits is closed as soon as it is
+// accepted, before its TLS handshake, so that one client cannot take every
+// file descriptor and the others keep being served.
+func (l *ConnLimits) Limit(ln net.Listener) net.Listener {
+	if l == nil || (l.PerIP <= 0 && l.Total <= 0) {
 		return ln
 	}
-	return &ipLimitListener{Listener: ln, max: max, open: map[string]int{}}
+	return &ipLimitListener{Listener: ln, l: l}
+}
+
+// take reserves a slot for ip.
+func (l *ConnLimits) take(ip string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.open == nil {
+		l.open = map[string]int{}
+	}
+	if (l.PerIP > 0 && l.open[ip] >= l.PerIP) || (l.Total > 0 && l.total >= l.Total) {
+		return false
+	}
+	l.open[ip]++
+	l.total++
+	return true
+}
+
+func (l *ConnLimits) release(ip string) {
+	l.mu.Lock()
+	if l.open[ip]--; l.open[ip] <= 0 {
+		delete(l.open, ip)
+	}
+	l.total--
+	l.mu.Unlock()
 }
 
 type ipLimitListener struct {
 	net.Listener
-	max  int
-	mu   sync.Mutex
-	open map[string]int
+	l *ConnLimits
 }
 
 func (l *ipLimitListener) Accept() (net.Conn, error) {
@@ -50,26 +84,12 @@ func (l *ipLimitListener) Accept() (net.Conn, error) {
 			return nil, err
 		}
 		ip := remoteIP(c)
-		l.mu.Lock()
-		ok := l.open[ip] < l.max
-		if ok {
-			l.open[ip]++
-		}
-		l.mu.Unlock()
-		if !ok {
+		if !l.l.take(ip) {
 			c.Close()
 			continue
 		}
-		return &countedConn{Conn: c, release: func() { l.release(ip) }}, nil
+		return &countedConn{Conn: c, release: func() { l.l.release(ip) }}, nil
 	}
-}
-
-func (l *ipLimitListener) release(ip string) {
-	l.mu.Lock()
-	if l.open[ip]--; l.open[ip] <= 0 {
-		delete(l.open, ip)
-	}
-	l.mu.Unlock()
 }
 
 func remoteIP(c net.Conn) string {

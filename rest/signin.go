@@ -105,7 +105,9 @@ func (s *Server) deviceLogin(w http.ResponseWriter, r *http.Request) {
 			v.Code = form.Get("user_code")
 			v.Error = "The code, user name or password is not correct, or the code has expired."
 			status := http.StatusBadRequest
-			if !errors.Is(err, identity.ErrSignIn) {
+			if errors.Is(err, identity.ErrThrottled) {
+				v.Error, status = "Too many failed sign-in attempts. Wait a minute and try again.", http.StatusTooManyRequests
+			} else if !errors.Is(err, identity.ErrSignIn) {
 				v.Error, status = "Sign-in is temporarily unavailable.", http.StatusInternalServerError
 			}
 			renderSignin(w, status, v)
@@ -165,7 +167,9 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, tenantSeg str
 	if err != nil {
 		v.Error = "The user name or password is not correct."
 		status := http.StatusBadRequest
-		if !errors.Is(err, identity.ErrSignIn) {
+		if errors.Is(err, identity.ErrThrottled) {
+			v.Error, status = "Too many failed sign-in attempts. Wait a minute and try again.", http.StatusTooManyRequests
+		} else if !errors.Is(err, identity.ErrSignIn) {
 			v.Error, status = "Sign-in is temporarily unavailable.", http.StatusInternalServerError
 		}
 		renderSignin(w, status, v)

@@ -414,6 +414,14 @@ func runBench(ctx context.Context, o benchOptions, out io.Writer) error {
 		rows = append(rows, r)
 		byName[w.name] = r
 	}
+	var attacked row
+	if _, ok := byName["get secret (latest)"]; ok {
+		r, err := e.underBruteForce(ctx, p, data, ws[0].op)
+		if err != nil {
+			return err
+		}
+		rows, attacked = append(rows, r), r
+	}
 	fmt.Fprintln(out, "## Arca")
 	fmt.Fprintln(out)
 	e.table(rows)
@@ -491,6 +499,10 @@ func runBench(ctx context.Context, o benchOptions, out io.Writer) error {
 	ratio("get secret / bare handler", "get secret (latest)", "plain", 0.5)
 	ratio("sign ES256 / handler + P-256 sign", "sign ES256 (P-256)", "p256", 0.8)
 	ratio("sign RS256 / handler + RSA-2048 sign", "sign RS256 (RSA-2048)", "rsa2048", 0.9)
+	if q, ok := byName["get secret (latest)"]; ok && attacked.p50 > 0 && q.p50 > 0 {
+		v := float64(attacked.p50) / float64(q.p50)
+		fmt.Fprintf(out, "| get secret p50 with 8 clients guessing secrets / without | %.2f× | ≤ 2× | %s |\n", v, yes(v <= 2))
+	}
 	if r, ok := byName["set secret (new version)"]; ok {
 		fmt.Fprintf(out, "| set secret, durable (req/s) | %.0f | ≥ 4000 | %s |\n", r.rps, yes(r.rps >= 4000))
 	}

@@ -385,3 +385,27 @@ func TestAuditOnAFullDisk(t *testing.T) {
 		t.Fatal("torn audit log")
 	}
 }
+
+// TestTokenEndpointThrottleOverHTTP: wrong client secrets past the budget
+// get 429 with Retry-After and Entra's JSON, without a credential check.
+func TestTokenEndpointThrottleOverHTTP(t *testing.T) {
+	f := startArca(t)
+	post := func(secret string) (*http.Response, string) {
+		form := "grant_type=client_credentials&client_id=" + f.r.App.Deployment.DevClientID + "&client_secret=" + secret +
+			"&scope=https%3A%2F%2Fvault.localhost%3A" + f.port() + "%2F.default"
+		return f.do("POST", f.authority()+"/adfs/oauth2/token", "", form, "Content-Type", "application/x-www-form-urlencoded")
+	}
+	for i := range 10 {
+		if resp, body := post("wrong" + strconv.Itoa(i)); resp.StatusCode != 401 || !strings.Contains(body, "invalid_client") {
+			t.Fatalf("wrong secret %d: %d %s", i, resp.StatusCode, body)
+		}
+	}
+	resp, body := post(f.creds.ClientSecret)
+	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" || !strings.Contains(body, `"temporarily_unavailable"`) || !strings.Contains(body, "AADSTS90055") {
+		t.Fatalf("over budget: %d %q %s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+	f.clock.Advance(6 * time.Second)
+	if resp, body := post(f.creds.ClientSecret); resp.StatusCode != 200 {
+		t.Fatalf("after the wait: %d %s", resp.StatusCode, body)
+	}
+}

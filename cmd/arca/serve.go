@@ -209,6 +209,7 @@ func startServer(ctx context.Context, o serveOptions) (*Running, error) {
 	tlsCfg := rest.TLSConfig(*cert)
 	runCtx, cancel := context.WithCancel(context.Background())
 	r := &Running{App: app, Port: port, Handler: h, cancel: cancel, done: make(chan struct{}), audit: auditLog}
+	limits := o.connLimits()
 	for _, ln := range lns {
 		// ReadTimeout bounds the headers and body together, WriteTimeout the
 		// handler and the answer: a stalled or never-reading client lets
@@ -219,7 +220,7 @@ func startServer(ctx context.Context, o serveOptions) (*Running, error) {
 			ErrorLog:    slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
 		r.servers = append(r.servers, srv)
 		go func(ln net.Listener) {
-			if err := srv.ServeTLS(rest.LimitPerIP(ln, o.MaxConnsPerIP), "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			if err := srv.ServeTLS(limits.Limit(ln), "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				log.Error("serve", "err", err)
 			}
 		}(ln)
@@ -369,6 +370,23 @@ func servePprof(ctx context.Context, addr string) error {
 	go func() { <-ctx.Done(); srv.Close() }()
 	go srv.Serve(ln)
 	return nil
+}
+
+// connLimits are the connection limits of every listener: the configured
+// per-address limit, but at most a quarter of the file descriptors, and in
+// all the descriptors less a reserve for the store, the audit log and
+// outgoing calls, so accepting never fails for want of a descriptor.
+func (o *serveOptions) connLimits() *rest.ConnLimits {
+	l := &rest.ConnLimits{PerIP: o.MaxConnsPerIP}
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err == nil && rl.Cur > 0 && rl.Cur < 1<<20 {
+		fds := int(rl.Cur)
+		l.Total = max(fds-64, fds/2)
+		if l.PerIP > 0 {
+			l.PerIP = min(l.PerIP, max(fds/4, 4))
+		}
+	}
+	return l
 }
 
 // openAudit opens the audit sinks: the rotating file (unless "off") and
