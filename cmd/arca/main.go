@@ -10,6 +10,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -54,6 +56,9 @@ func applyEnvAndConfig(cmd *cobra.Command, configFile string) error {
 		if err := json.Unmarshal(b, &conf); err != nil {
 			return fmt.Errorf("config %s: %w", configFile, err)
 		}
+		if err := checkConfigKeys(cmd.Root(), conf); err != nil {
+			return fmt.Errorf("config %s: %w", configFile, err)
+		}
 	}
 	var ferr error
 	cmd.Flags().VisitAll(func(f *pflag.Flag) {
@@ -79,6 +84,40 @@ func applyEnvAndConfig(cmd *cobra.Command, configFile string) error {
 		}
 	})
 	return ferr
+}
+
+// checkConfigKeys refuses keys that are no flag of any command (a typo such
+// as "dnssufix" would otherwise start Arca on its defaults). A key that is a
+// flag of another command is allowed: one file configures them all.
+func checkConfigKeys(root *cobra.Command, conf map[string]any) error {
+	valid := map[string]bool{}
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		c.Flags().VisitAll(func(f *pflag.Flag) { valid[f.Name] = true })
+		c.PersistentFlags().VisitAll(func(f *pflag.Flag) { valid[f.Name] = true })
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+	delete(valid, "config")
+	delete(valid, "help")
+	var unknown []string
+	for k := range conf {
+		if !valid[k] {
+			unknown = append(unknown, strconv.Quote(k))
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	sort.Strings(unknown)
+	names := make([]string, 0, len(valid))
+	for k := range valid {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return fmt.Errorf("unknown key(s) %s; valid keys are the flag names: %s", strings.Join(unknown, ", "), strings.Join(names, ", "))
 }
 
 func setFlag(f *pflag.Flag, v string) error {
