@@ -96,9 +96,25 @@ type VaultService interface {
 	CreateVault(ctx context.Context, v *Vault) error
 	// ListVaults returns all vaults.
 	ListVaults(ctx context.Context) ([]*Vault, error)
-	// UpdateVault replaces the stored vault (matched by name); KindNotFound
-	// if it does not exist.
+	// UpdateVault replaces the stored vault (matched by name) with v, blindly:
+	// whatever was written since v was read is lost. Use Update to change a
+	// vault based on its current state. KindNotFound if it does not exist;
+	// KindInvalid as Update for a change the vault's rules forbid.
 	UpdateVault(ctx context.Context, v *Vault) error
+	// Update changes the vault named name (case-insensitive) atomically: it
+	// reads the stored vault, calls fn with a copy that fn may modify, checks
+	// the result and stores it, all in one storage transaction, so no other
+	// write of the vault can come between the state fn sees and the write.
+	// fn may be called more than once (each time with a fresh copy of the
+	// then current state), so it must have no side effect other than on the
+	// vault it is given. An error from fn aborts the update and is returned
+	// as it is. Errors: KindNotFound if the vault does not exist; KindInvalid
+	// if the result breaks a rule of vaults (retention outside 7-90 days or
+	// changed once set, soft delete or purge protection disabled once
+	// enabled, purge protection without soft delete); KindInternal for a
+	// rename or a storage failure. Update returns the vault as stored; the
+	// caller owns it.
+	Update(ctx context.Context, name string, fn func(*Vault) error) (*Vault, error)
 	// DeleteVault deletes a vault: with soft delete it becomes a deleted
 	// vault kept for its retention period, otherwise it is purged.
 	DeleteVault(ctx context.Context, name string) error

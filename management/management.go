@@ -132,8 +132,11 @@ func (r RoleDefinition) Allows(action string) bool {
 	return ok
 }
 
-// RoleAssignment grants a role to a principal at a scope. Assignments are
-// never modified, so Created and CreatedBy are also their last update.
+// RoleAssignment grants a role to a principal at a scope. Only its
+// Description can change after creation (PutRoleAssignment); Updated and
+// UpdatedBy record the last such change, and are zero until there is one.
+// An assignment has no condition: Arca does not evaluate ABAC conditions,
+// and the ARM front end refuses assignments that carry one.
 type RoleAssignment struct {
 	Name             string `json:"name"` // GUID
 	Scope            string `json:"scope"`
@@ -147,6 +150,10 @@ type RoleAssignment struct {
 	// assignments Arca makes itself (subscription owners, `arca role
 	// assign`).
 	CreatedBy string `json:"createdBy,omitempty"`
+	// Description is ARM's description of the assignment, as sent.
+	Description string    `json:"description,omitempty"`
+	Updated     time.Time `json:"updated,omitzero"`
+	UpdatedBy   string    `json:"updatedBy,omitempty"`
 }
 
 // Service stores subscriptions, resource groups, role assignments and
@@ -412,7 +419,10 @@ func (s *Service) CreateRoleAssignment(ctx context.Context, ra *RoleAssignment) 
 
 // PutRoleAssignment is CreateRoleAssignment that also reports whether the
 // assignment was created (false: the identical assignment existed and is
-// returned as stored).
+// returned as stored). Putting an existing assignment again (same name,
+// scope, principal and role) replaces its Description with ra's, as ARM's
+// PUT does; when that changes it, Updated and UpdatedBy (ra.CreatedBy, the
+// caller) record the change.
 func (s *Service) PutRoleAssignment(ctx context.Context, ra *RoleAssignment) (_ *RoleAssignment, created bool, err error) {
 	if ra.PrincipalID == "" {
 		return nil, false, arca.Errorf(arca.KindInvalid, "InvalidPrincipalId", "A valid principal ID must be provided for role assignment.")
@@ -426,7 +436,10 @@ func (s *Service) PutRoleAssignment(ctx context.Context, ra *RoleAssignment) (_ 
 	}
 	ra.Name = strings.ToLower(ra.Name)
 	ra.Created = s.Clock.Now().UTC()
+	ra.Updated, ra.UpdatedBy = time.Time{}, ""
+	in := *ra // what was asked; the transaction may run more than once
 	err = s.Store.Update(ctx, func(tx storage.Tx) error {
+		*ra = in
 		created = false
 		role, err := roleIn(tx, ra.RoleDefinitionID)
 		if arca.KindOf(err) == arca.KindNotFound {
@@ -445,8 +458,13 @@ func (s *Service) PutRoleAssignment(ctx context.Context, ra *RoleAssignment) (_ 
 		if err := storage.GetJSON(tx, raPrefix+ra.Name, &prev); err == nil {
 			if strings.EqualFold(strings.TrimSuffix(prev.Scope, "/"), strings.TrimSuffix(ra.Scope, "/")) &&
 				strings.EqualFold(prev.PrincipalID, ra.PrincipalID) && strings.EqualFold(prev.RoleDefinitionID, ra.RoleDefinitionID) {
+				if prev.Description == ra.Description {
+					*ra = prev
+					return nil
+				}
+				prev.Description, prev.Updated, prev.UpdatedBy = ra.Description, ra.Created, ra.CreatedBy
 				*ra = prev
-				return nil
+				return storage.PutJSON(tx, raPrefix+ra.Name, ra)
 			}
 			return arca.Errorf(arca.KindConflict, "RoleAssignmentUpdateNotPermitted",
 				"Tenant ID, application ID, principal ID, and scope are not allowed to be updated.")

@@ -323,6 +323,46 @@ func TestRoleAssignmentNamesAreBoundToTheirScope(t *testing.T) {
 	}
 }
 
+// TestRoleAssignmentDescription: the description is stored; the same
+// assignment put again with another description replaces it and records
+// who changed it and when; with the same one, nothing changes.
+func TestRoleAssignmentDescription(t *testing.T) {
+	s, sub, clock := newRoleService(t)
+	ctx := context.Background()
+	const name = "0f0f0f0f-0000-4000-8000-00000000000b"
+	put := func(desc, by string) (*RoleAssignment, bool) {
+		t.Helper()
+		ra, created, err := s.PutRoleAssignment(ctx, &RoleAssignment{Name: name, Scope: sub, RoleDefinitionID: Reader.ID, PrincipalID: "p1",
+			CreatedBy: by, Description: desc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ra, created
+	}
+	ra, created := put("first", "alice")
+	if !created || ra.Description != "first" || !ra.Updated.IsZero() {
+		t.Fatalf("created %v: %+v", created, ra)
+	}
+	created0 := ra.Created
+	clock.Advance(time.Minute)
+	if ra, created = put("first", "bob"); created || ra.Description != "first" || !ra.Updated.IsZero() || ra.CreatedBy != "alice" {
+		t.Fatalf("same again: created %v %+v", created, ra)
+	}
+	if ra, created = put("second", "bob"); created || ra.Description != "second" || ra.CreatedBy != "alice" ||
+		!ra.Created.Equal(created0) || !ra.Updated.Equal(created0.Add(time.Minute)) || ra.UpdatedBy != "bob" {
+		t.Fatalf("new description: created %v %+v", created, ra)
+	}
+	ras, err := s.RoleAssignments(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range ras {
+		if r.Name == name && (r.Description != "second" || r.UpdatedBy != "bob") {
+			t.Fatalf("stored %+v", r)
+		}
+	}
+}
+
 // TestCustomRoleCannotStrandAssignments: narrowing a role's assignable
 // scopes while it is assigned outside the new ones is refused.
 func TestCustomRoleCannotStrandAssignments(t *testing.T) {

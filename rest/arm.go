@@ -783,10 +783,37 @@ func (q *armRequest) vaultJSON(v *arca.Vault) map[string]any {
 func (q *armRequest) vaultIn(sub *management.Subscription, g *management.ResourceGroup, name string) (*arca.Vault, error) {
 	v, err := q.s.Vaults.Vault(q.ctx(), name)
 	if err != nil || !eq(v.Subscription, sub.ID) || !eq(v.ResourceGroup, g.Name) {
-		return nil, arca.Errorf(arca.KindNotFound, "ResourceNotFound",
-			"The Resource '%s/%s' under resource group '%s' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix", vaultType, name, g.Name)
+		return nil, vaultNotFound(g, name)
 	}
 	return v, nil
+}
+
+// vaultNotFound is ARM's 404 for a vault that is not in resource group g.
+func vaultNotFound(g *management.ResourceGroup, name string) error {
+	return arca.Errorf(arca.KindNotFound, "ResourceNotFound",
+		"The Resource '%s/%s' under resource group '%s' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix", vaultType, name, g.Name)
+}
+
+// updateVaultIn changes the named vault of sub/group with fn through the
+// vault service's Update: fn sees the vault as stored, inside the service's
+// transaction, so a change made meanwhile by another request is never
+// overwritten with an older state (a revoked access policy brought back,
+// purge protection switched off again). fn may run more than once and must
+// only change the vault it is given. A vault that does not exist or lives in
+// another subscription or resource group is ARM's 404 ResourceNotFound;
+// fn's errors and the service's (KindInvalid for a forbidden change) are
+// returned as they are.
+func (q *armRequest) updateVaultIn(sub *management.Subscription, g *management.ResourceGroup, name string, fn func(*arca.Vault) error) (*arca.Vault, error) {
+	v, err := q.s.Vaults.Update(q.ctx(), name, func(v *arca.Vault) error {
+		if !eq(v.Subscription, sub.ID) || !eq(v.ResourceGroup, g.Name) {
+			return vaultNotFound(g, name)
+		}
+		return fn(v)
+	})
+	if arca.KindOf(err) == arca.KindNotFound {
+		return nil, vaultNotFound(g, name)
+	}
+	return v, err
 }
 
 func (q *armRequest) vaultScope(sub *management.Subscription, g *management.ResourceGroup, name string, rest []string) {
@@ -1019,30 +1046,28 @@ func (q *armRequest) putVault(sub *management.Subscription, g *management.Resour
 	ctx := q.ctx()
 	p := body.Properties
 	recover := p.CreateMode != nil && eq(*p.CreateMode, "recover")
-	existing, err := q.s.Vaults.Vault(ctx, name)
-	switch {
-	case err == nil && (!eq(existing.Subscription, sub.ID) || !eq(existing.ResourceGroup, g.Name)):
-		q.fail(arca.Errorf(arca.KindConflict, "VaultAlreadyExists", "The vault name '%s' is already in use. Vault names are globally unique so it is possible that the name is already taken.", name))
-		return
-	case err == nil:
-		v := *existing
-		if !eq(v.Location, location) {
-			q.fail(arca.Errorf(arca.KindInvalid, "LocationNotAvailableForResourceType", "The vault '%s' exists in location '%s'; its location cannot be changed to '%s'.", name, v.Location, location))
-			return
+	// An existing vault is changed inside the vault service's transaction,
+	// on its stored state (see updateVaultIn). Neither fn nor the service's
+	// checks answer KindNotFound: that is the service's "no such vault".
+	v, err := q.s.Vaults.Update(ctx, name, func(v *arca.Vault) error {
+		if !eq(v.Subscription, sub.ID) || !eq(v.ResourceGroup, g.Name) {
+			return arca.Errorf(arca.KindConflict, "VaultAlreadyExists", "The vault name '%s' is already in use. Vault names are globally unique so it is possible that the name is already taken.", name)
 		}
-		if err := q.apply(&v, p, false); err != nil {
-			q.fail(err)
-			return
+		if !eq(v.Location, location) {
+			return arca.Errorf(arca.KindInvalid, "LocationNotAvailableForResourceType", "The vault '%s' exists in location '%s'; its location cannot be changed to '%s'.", name, v.Location, location)
+		}
+		if err := q.apply(v, p, false); err != nil {
+			return err
 		}
 		if p.AccessPolicies == nil {
 			v.AccessPolicies = nil // PUT replaces the resource
 		}
 		v.Tags = body.Tags
-		if err := q.s.Vaults.UpdateVault(ctx, &v); err != nil {
-			q.fail(err)
-			return
-		}
-		writeJSON(q.w, http.StatusOK, q.vaultJSON(&v))
+		return nil
+	})
+	switch {
+	case err == nil:
+		writeJSON(q.w, http.StatusOK, q.vaultJSON(v))
 		return
 	case arca.KindOf(err) != arca.KindNotFound:
 		q.fail(err)
@@ -1054,21 +1079,19 @@ func (q *armRequest) putVault(sub *management.Subscription, g *management.Resour
 			q.fail(arca.Errorf(arca.KindNotFound, "DeletedVaultNotFound", "The vault '%s' was not found in the deleted state of subscription '%s'.", name, sub.ID))
 			return
 		}
-		v, err := q.s.Vaults.RecoverDeletedVault(ctx, name)
-		if err != nil {
+		if _, err := q.s.Vaults.RecoverDeletedVault(ctx, name); err != nil {
 			q.fail(err)
 			return
-		}
-		v.ResourceGroup, v.Location = g.Name, location
-		if body.Tags != nil {
-			v.Tags = body.Tags
 		}
 		p.CreateMode = nil
-		if err := q.apply(v, p, false); err != nil {
-			q.fail(err)
-			return
-		}
-		if err := q.s.Vaults.UpdateVault(ctx, v); err != nil {
+		v, err := q.s.Vaults.Update(ctx, name, func(v *arca.Vault) error {
+			v.ResourceGroup, v.Location = g.Name, location
+			if body.Tags != nil {
+				v.Tags = body.Tags
+			}
+			return q.apply(v, p, false)
+		})
+		if err != nil {
 			q.fail(err)
 			return
 		}
@@ -1079,7 +1102,7 @@ func (q *armRequest) putVault(sub *management.Subscription, g *management.Resour
 		q.fail(arca.Errorf(arca.KindInvalid, "BadRequest", "The properties 'tenantId' and 'sku' are required to create a vault."))
 		return
 	}
-	v := &arca.Vault{Name: name, Subscription: sub.ID, ResourceGroup: g.Name, Location: location, Tags: body.Tags,
+	v = &arca.Vault{Name: name, Subscription: sub.ID, ResourceGroup: g.Name, Location: location, Tags: body.Tags,
 		RetentionDays: arca.DefaultRetentionDays}
 	if err := q.apply(v, p, true); err != nil {
 		q.fail(err)
@@ -1098,26 +1121,22 @@ func (q *armRequest) patchVault(sub *management.Subscription, g *management.Reso
 		q.fail(err)
 		return
 	}
-	cur, err := q.vaultIn(sub, g, name)
+	v, err := q.updateVaultIn(sub, g, name, func(v *arca.Vault) error {
+		if body.Properties != nil {
+			if err := q.apply(v, body.Properties, false); err != nil {
+				return err
+			}
+		}
+		if body.Tags != nil {
+			v.Tags = body.Tags
+		}
+		return nil
+	})
 	if err != nil {
 		q.fail(err)
 		return
 	}
-	v := *cur
-	if body.Properties != nil {
-		if err := q.apply(&v, body.Properties, false); err != nil {
-			q.fail(err)
-			return
-		}
-	}
-	if body.Tags != nil {
-		v.Tags = body.Tags
-	}
-	if err := q.s.Vaults.UpdateVault(q.ctx(), &v); err != nil {
-		q.fail(err)
-		return
-	}
-	writeJSON(q.w, http.StatusOK, q.vaultJSON(&v))
+	writeJSON(q.w, http.StatusOK, q.vaultJSON(v))
 }
 
 func samePolicyTarget(a, b arca.AccessPolicy) bool {
@@ -1180,56 +1199,52 @@ func (q *armRequest) accessPolicies(sub *management.Subscription, g *management.
 		q.fail(err)
 		return
 	}
-	cur, err := q.vaultIn(sub, g, name)
+	v, err := q.updateVaultIn(sub, g, name, func(v *arca.Vault) error {
+		pols := append([]arca.AccessPolicy(nil), v.AccessPolicies...)
+		for _, p := range in {
+			idx := -1
+			for i := range pols {
+				if samePolicyTarget(pols[i], p) {
+					idx = i
+				}
+			}
+			switch {
+			case kind == "remove" && idx >= 0:
+				e := &pols[idx]
+				e.Permissions.Keys = minus(e.Permissions.Keys, p.Permissions.Keys)
+				e.Permissions.Secrets = minus(e.Permissions.Secrets, p.Permissions.Secrets)
+				e.Permissions.Certificates = minus(e.Permissions.Certificates, p.Permissions.Certificates)
+				e.Permissions.Storage = minus(e.Permissions.Storage, p.Permissions.Storage)
+				if len(e.Permissions.Keys)+len(e.Permissions.Secrets)+len(e.Permissions.Certificates)+len(e.Permissions.Storage) == 0 {
+					pols = append(pols[:idx], pols[idx+1:]...)
+				}
+			case kind == "remove":
+			case idx < 0:
+				pols = append(pols, p)
+			case kind == "replace":
+				pols[idx] = p
+			default:
+				e := &pols[idx]
+				e.Permissions.Keys = union(e.Permissions.Keys, p.Permissions.Keys)
+				e.Permissions.Secrets = union(e.Permissions.Secrets, p.Permissions.Secrets)
+				e.Permissions.Certificates = union(e.Permissions.Certificates, p.Permissions.Certificates)
+				e.Permissions.Storage = union(e.Permissions.Storage, p.Permissions.Storage)
+			}
+		}
+		if len(pols) > 1024 {
+			return arca.Errorf(arca.KindInvalid, "BadRequest", "A vault can have at most 1024 access policies.")
+		}
+		v.AccessPolicies = pols
+		return nil
+	})
 	if err != nil {
-		q.fail(err)
-		return
-	}
-	v := *cur
-	pols := append([]arca.AccessPolicy(nil), v.AccessPolicies...)
-	for _, p := range in {
-		idx := -1
-		for i := range pols {
-			if samePolicyTarget(pols[i], p) {
-				idx = i
-			}
-		}
-		switch {
-		case kind == "remove" && idx >= 0:
-			e := &pols[idx]
-			e.Permissions.Keys = minus(e.Permissions.Keys, p.Permissions.Keys)
-			e.Permissions.Secrets = minus(e.Permissions.Secrets, p.Permissions.Secrets)
-			e.Permissions.Certificates = minus(e.Permissions.Certificates, p.Permissions.Certificates)
-			e.Permissions.Storage = minus(e.Permissions.Storage, p.Permissions.Storage)
-			if len(e.Permissions.Keys)+len(e.Permissions.Secrets)+len(e.Permissions.Certificates)+len(e.Permissions.Storage) == 0 {
-				pols = append(pols[:idx], pols[idx+1:]...)
-			}
-		case kind == "remove":
-		case idx < 0:
-			pols = append(pols, p)
-		case kind == "replace":
-			pols[idx] = p
-		default:
-			e := &pols[idx]
-			e.Permissions.Keys = union(e.Permissions.Keys, p.Permissions.Keys)
-			e.Permissions.Secrets = union(e.Permissions.Secrets, p.Permissions.Secrets)
-			e.Permissions.Certificates = union(e.Permissions.Certificates, p.Permissions.Certificates)
-			e.Permissions.Storage = union(e.Permissions.Storage, p.Permissions.Storage)
-		}
-	}
-	if len(pols) > 1024 {
-		q.fail(arca.Errorf(arca.KindInvalid, "BadRequest", "A vault can have at most 1024 access policies."))
-		return
-	}
-	v.AccessPolicies = pols
-	if err := q.s.Vaults.UpdateVault(q.ctx(), &v); err != nil {
 		q.fail(err)
 		return
 	}
 	if in == nil {
 		in = []arca.AccessPolicy{}
 	}
-	writeJSON(q.w, http.StatusOK, map[string]any{"id": vaultID(&v) + "/accessPolicies/" + kind, "name": kind,
+	writeJSON(q.w, http.StatusOK, map[string]any{"id": vaultID(v) + "/accessPolicies/" + kind, "name": kind,
 		"type": "Microsoft.KeyVault/vaults/accessPolicies", "location": v.Location,
 		"properties": map[string]any{"accessPolicies": in}})
 }
@@ -1445,12 +1460,24 @@ func (q *armRequest) principalType(id string) (string, error) {
 	return q.ptypes[key], nil
 }
 
+// errConditionUnsupported refuses a role assignment with an ABAC condition.
+// Arca does not evaluate conditions, and storing the assignment without its
+// condition would grant the role unrestricted. The first sentence is the
+// message Azure documents for a condition it rejects (learn.microsoft.com,
+// "Troubleshoot Azure role assignment conditions"); no recorded response
+// showing ARM's code was found, so the code is the descriptive
+// InvalidCondition.
+var errConditionUnsupported = arca.Errorf(arca.KindInvalid, "InvalidCondition",
+	"The given role assignment condition is invalid. Arca does not evaluate role assignment conditions (Azure ABAC): create the assignment without a condition, at a narrower scope or with a narrower role.")
+
 // roleAssignmentJSON renders ra as ARM's RoleAssignment resource, with the
 // properties Azure answers: principalType (from the directory when ra has
-// none), createdOn/updatedOn, createdBy/updatedBy, and null condition,
-// conditionVersion, description and delegatedManagedIdentityResourceId.
-// created marks the answer to the PUT that created ra: ARM's has createdBy
-// null (updatedBy names the caller); reads name the creator in both.
+// none), createdOn/updatedOn, createdBy/updatedBy, description (null when
+// none), and null condition, conditionVersion and
+// delegatedManagedIdentityResourceId. created marks the answer to the PUT
+// that created ra: ARM's has createdBy null (updatedBy names the caller);
+// reads name the creator in both. updatedOn/updatedBy are the creation's
+// until the description is changed.
 func (q *armRequest) roleAssignmentJSON(ra *management.RoleAssignment, created bool) (map[string]any, error) {
 	ptype := ra.PrincipalType
 	if ptype == "" {
@@ -1468,13 +1495,24 @@ func (q *armRequest) roleAssignmentJSON(ra *management.RoleAssignment, created b
 		createdBy = nil
 	}
 	on := ra.Created.UTC().Format(time.RFC3339Nano)
+	updatedOn, updatedBy := on, by
+	if !ra.Updated.IsZero() {
+		updatedOn = ra.Updated.UTC().Format(time.RFC3339Nano)
+		if ra.UpdatedBy != "" {
+			updatedBy = ra.UpdatedBy
+		}
+	}
+	var desc any
+	if ra.Description != "" {
+		desc = ra.Description
+	}
 	return map[string]any{
 		"id": strings.TrimSuffix(ra.Scope, "/") + "/providers/" + authzNS + "/roleAssignments/" + ra.Name, "name": ra.Name,
 		"type": authzNS + "/roleAssignments",
 		"properties": map[string]any{"scope": ra.Scope, "principalId": ra.PrincipalID, "principalType": ptype,
 			"roleDefinitionId": subscriptionOf(ra.Scope) + "/providers/" + authzNS + "/roleDefinitions/" + ra.RoleDefinitionID,
-			"createdOn":        on, "updatedOn": on, "createdBy": createdBy, "updatedBy": by,
-			"condition": nil, "conditionVersion": nil, "description": nil, "delegatedManagedIdentityResourceId": nil},
+			"createdOn":        on, "updatedOn": updatedOn, "createdBy": createdBy, "updatedBy": updatedBy,
+			"condition": nil, "conditionVersion": nil, "description": desc, "delegatedManagedIdentityResourceId": nil},
 	}, nil
 }
 
@@ -1566,6 +1604,8 @@ func (q *armRequest) roleAssignments(scope string, rest []string) {
 				RoleDefinitionID string `json:"roleDefinitionId"`
 				PrincipalID      string `json:"principalId"`
 				PrincipalType    string `json:"principalType"`
+				Description      string `json:"description"`
+				Condition        string `json:"condition"`
 			} `json:"properties"`
 		}
 		if err := decodeBody(q.r, maxARMBody, &body); err != nil {
@@ -1576,6 +1616,10 @@ func (q *armRequest) roleAssignments(scope string, rest []string) {
 			q.fail(arca.Errorf(arca.KindInvalid, "InvalidRoleAssignmentId", "The role assignment ID '%s' is not valid. The role assignment ID must be a GUID.", name))
 			return
 		}
+		if body.Properties.Condition != "" {
+			q.fail(errConditionUnsupported)
+			return
+		}
 		ptype, err := q.assignedPrincipalType(body.Properties.PrincipalID, body.Properties.PrincipalType)
 		if err != nil {
 			q.fail(err)
@@ -1583,7 +1627,7 @@ func (q *armRequest) roleAssignments(scope string, rest []string) {
 		}
 		ra, created, err := q.s.Management.PutRoleAssignment(ctx, &management.RoleAssignment{Name: name, Scope: scope,
 			RoleDefinitionID: body.Properties.RoleDefinitionID, PrincipalID: body.Properties.PrincipalID,
-			PrincipalType: ptype, CreatedBy: q.principal.ObjectID})
+			PrincipalType: ptype, CreatedBy: q.principal.ObjectID, Description: body.Properties.Description})
 		if err != nil {
 			q.fail(err)
 			return

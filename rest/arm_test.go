@@ -86,6 +86,20 @@ func newARMEnv(t *testing.T) *armEnv {
 // decodes the JSON answer ({} for an empty body).
 func (e *armEnv) call(method, path, body string, want int) map[string]any {
 	e.t.Helper()
+	code, out, raw := e.send(method, path, body)
+	if code != want {
+		e.t.Fatalf("%s %s: %d %s (want %d)", method, path, code, raw, want)
+	}
+	if out == nil {
+		e.t.Fatalf("%s %s: not JSON: %s", method, path, raw)
+	}
+	return out
+}
+
+// send is call without the checks, for use from any goroutine: it returns
+// the status, the decoded JSON answer ({} for an empty body, nil when the
+// body is not JSON) and the raw body.
+func (e *armEnv) send(method, path, body string) (int, map[string]any, string) {
 	if !strings.HasPrefix(path, "/") {
 		path = "/subscriptions/" + e.sub + "/" + path
 	}
@@ -105,16 +119,13 @@ func (e *armEnv) call(method, path, body string, want int) map[string]any {
 	req.Header.Set("Authorization", "Bearer "+e.token)
 	w := httptest.NewRecorder()
 	e.srv.ServeHTTP(w, req)
-	if w.Code != want {
-		e.t.Fatalf("%s %s: %d %s (want %d)", method, path, w.Code, w.Body.String(), want)
-	}
 	out := map[string]any{}
 	if s := strings.TrimSpace(w.Body.String()); s != "" {
 		if err := json.Unmarshal([]byte(s), &out); err != nil {
-			e.t.Fatalf("%s %s: not JSON: %s", method, path, s)
+			out = nil
 		}
 	}
-	return out
+	return w.Code, out, w.Body.String()
 }
 
 // putVault creates a vault in "rg" with the given retention.
@@ -398,5 +409,108 @@ func TestARMProviderActions(t *testing.T) {
 	e.call("GET", "providers/Microsoft.KeyVault/deletedVaults", "", 200)
 	if ps := armList(e.call("GET", "providers?api-version=2021-04-01", "", 200)); len(ps) != 3 {
 		t.Errorf("providers: %v", ps)
+	}
+}
+
+// TestARMRoleAssignmentCondition: Arca does not evaluate ABAC conditions, so
+// a role assignment PUT with a condition is refused (400 InvalidCondition,
+// Azure's message first) instead of granting the role without its
+// restriction; nothing is stored, and an existing assignment is not
+// changed. A null or empty condition is no condition.
+func TestARMRoleAssignmentCondition(t *testing.T) {
+	e := newARMEnv(t)
+	ctx := context.Background()
+	sp, _, err := e.dir.CreateServicePrincipal(ctx, "app", true, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scope := "/subscriptions/" + e.sub + "/resourceGroups/rg"
+	reader := "/subscriptions/" + e.sub + "/providers/Microsoft.Authorization/roleDefinitions/" + management.Reader.ID
+	raPath := func(name string) string {
+		return scope + "/providers/Microsoft.Authorization/roleAssignments/" + name + "?api-version=2022-04-01"
+	}
+	body := func(extra string) string {
+		return `{"properties":{"roleDefinitionId":"` + reader + `","principalId":"` + sp.ObjectID + `"` + extra + `}}`
+	}
+	for _, cond := range []string{
+		`,"condition":"@Resource[Microsoft.KeyVault/vaults/secrets:name] StringEquals 'a'","conditionVersion":"2.0"`,
+		`,"condition":"@Resource[Microsoft.KeyVault/vaults/secrets:name] StringEquals 'a'"`,
+		`,"condition":" ","conditionVersion":"2.0"`,
+		`,"Condition":"x"`,
+	} {
+		name := armGUID(t)
+		got := e.call("PUT", raPath(name), body(cond), 400)
+		if armCode(got) != "InvalidCondition" || !strings.HasPrefix(armProp(got, "error", "message").(string), "The given role assignment condition is invalid.") {
+			t.Errorf("%s: %v", cond, got)
+		}
+		e.call("GET", raPath(name), "", 404)
+	}
+	e.call("PUT", raPath(armGUID(t)), body(`,"condition":{"a":1}`), 400)
+	for _, ra := range armList(e.call("GET", scope+"/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01", "", 200)) {
+		if armProp(ra, "properties", "principalId") == sp.ObjectID {
+			t.Fatalf("an assignment with a condition was stored: %v", ra)
+		}
+	}
+	if err := e.mgmt.Authorize(ctx, sp.ObjectID, scope, "Microsoft.KeyVault/vaults/read"); err == nil {
+		t.Fatal("the refused assignment grants the role")
+	}
+
+	// No condition: null, or empty (with or without a version).
+	name := armGUID(t)
+	got := e.call("PUT", raPath(name), body(`,"condition":null,"conditionVersion":null`), 201)
+	if v, ok := armProp(got, "properties").(map[string]any)["condition"]; !ok || v != nil {
+		t.Errorf("condition %v", v)
+	}
+	e.call("PUT", raPath(name), body(`,"condition":"","conditionVersion":"2.0"`), 201)
+	// Adding a condition to the existing assignment is refused too.
+	if got := e.call("PUT", raPath(name), body(`,"condition":"true"`), 400); armCode(got) != "InvalidCondition" {
+		t.Errorf("existing assignment: %v", got)
+	}
+	if got := e.call("GET", raPath(name), "", 200); armProp(got, "properties", "condition") != nil {
+		t.Errorf("stored: %v", got)
+	}
+}
+
+// TestARMRoleAssignmentDescription: the description sent on PUT is stored
+// and answered (PUT, GET, list); putting the assignment again with another
+// description replaces it and moves updatedOn/updatedBy.
+func TestARMRoleAssignmentDescription(t *testing.T) {
+	e := newARMEnv(t)
+	ctx := context.Background()
+	sp, _, err := e.dir.CreateServicePrincipal(ctx, "app", true, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := "/subscriptions/" + e.sub
+	reader := sub + "/providers/Microsoft.Authorization/roleDefinitions/" + management.Reader.ID
+	path := sub + "/providers/Microsoft.Authorization/roleAssignments/" + armGUID(t) + "?api-version=2022-04-01"
+	put := func(desc string) map[string]any {
+		return e.call("PUT", path, `{"properties":{"roleDefinitionId":"`+reader+`","principalId":"`+sp.ObjectID+`","description":"`+desc+`"}}`, 201)
+	}
+	if got := put("Reads the vaults of the team"); armProp(got, "properties", "description") != "Reads the vaults of the team" {
+		t.Fatalf("PUT: %v", got["properties"])
+	}
+	read := e.call("GET", path, "", 200)
+	if armProp(read, "properties", "description") != "Reads the vaults of the team" {
+		t.Fatalf("GET: %v", read["properties"])
+	}
+	found := false
+	for _, ra := range armList(e.call("GET", sub+"/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01", "", 200)) {
+		if ra["id"] == read["id"] {
+			found = armProp(ra, "properties", "description") == "Reads the vaults of the team"
+		}
+	}
+	if !found {
+		t.Fatal("the listing lacks the description")
+	}
+	e.srv.Clock.(*arca.ManualClock).Advance(time.Minute)
+	got := put("Reads everything")
+	p := got["properties"].(map[string]any)
+	if p["description"] != "Reads everything" || p["createdOn"] != armProp(read, "properties", "createdOn") || p["updatedOn"] == p["createdOn"] ||
+		p["updatedBy"] != e.owner.ObjectID || p["createdBy"] != e.owner.ObjectID {
+		t.Fatalf("changed description: %v", p)
+	}
+	if armProp(e.call("GET", path, "", 200), "properties", "description") != "Reads everything" {
+		t.Fatal("the new description was not stored")
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -50,10 +51,16 @@ func notFound(name string) error {
 }
 
 // Vault implements arca.VaultService. The returned vault must not be modified.
+//
+// A vault read from the store is cached only if no vault was written while
+// it was being read: otherwise a read that saw the state before a write could
+// cache it after the write invalidated the entry, and a revoked access policy
+// would stay in force until the next write.
 func (s *Service) Vault(ctx context.Context, name string) (*arca.Vault, error) {
 	key := strings.ToLower(name)
 	s.mu.RLock()
 	v := s.cache[key]
+	gen := s.gen.Load()
 	s.mu.RUnlock()
 	if v != nil {
 		return v, nil
@@ -73,7 +80,9 @@ func (s *Service) Vault(ctx context.Context, name string) (*arca.Vault, error) {
 		return nil, arca.Internal(err)
 	}
 	s.mu.Lock()
-	s.cache[key] = &out
+	if s.gen.Load() == gen {
+		s.cache[key] = &out
+	}
 	s.mu.Unlock()
 	return &out, nil
 }
@@ -164,34 +173,110 @@ func wrap(err error) error {
 	return arca.Internal(err)
 }
 
+// forget drops the cached vault key after a write and moves the generation
+// on, both under the cache lock, so that a read that began before the write
+// does not cache what it saw (see Vault).
 func (s *Service) forget(key string) {
 	s.mu.Lock()
 	delete(s.cache, key)
-	s.mu.Unlock()
 	s.gen.Add(1)
+	s.mu.Unlock()
 }
 
-// UpdateVault implements arca.VaultService.
+// UpdateVault implements arca.VaultService: it replaces the stored vault
+// with v (a blind write, see Update for read-modify-write) and sets
+// v.Updated.
 func (s *Service) UpdateVault(ctx context.Context, v *arca.Vault) error {
-	if v.RetentionDays < 7 || v.RetentionDays > 90 {
-		return arca.Errorf(arca.KindInvalid, "BadRequest", "The soft delete retention period must be between 7 and 90 days.")
-	}
-	v.Updated = s.Clock.Now().UTC()
-	b, err := json.Marshal(v)
+	out, err := s.Update(ctx, v.Name, func(cur *arca.Vault) error {
+		*cur = *v
+		return nil
+	})
 	if err != nil {
-		return arca.Internal(err)
+		return err
 	}
-	key := strings.ToLower(v.Name)
-	err = s.Store.Update(ctx, func(tx storage.Tx) error {
-		if _, err := tx.Get(prefix + key); errors.Is(err, storage.ErrNotFound) {
-			return notFound(v.Name)
+	v.Updated = out.Updated
+	return nil
+}
+
+// Update implements arca.VaultService. fn runs inside the storage
+// transaction on a vault freshly decoded from the stored record (never the
+// cached one), so it may modify it freely and sees every write committed
+// before; fn is called again with a fresh copy if the backend re-runs the
+// transaction. The result is checked against the stored state (checkUpdate),
+// stamped with Updated and written in the same transaction. The cache entry
+// is dropped after the transaction, whatever its outcome.
+func (s *Service) Update(ctx context.Context, name string, fn func(*arca.Vault) error) (*arca.Vault, error) {
+	key := strings.ToLower(name)
+	var out *arca.Vault
+	var fnErr error // fn's error, returned as it is
+	err := s.Store.Update(ctx, func(tx storage.Tx) error {
+		out, fnErr = nil, nil
+		b, err := tx.Get(prefix + key)
+		if errors.Is(err, storage.ErrNotFound) {
+			return notFound(name)
 		} else if err != nil {
 			return err
 		}
-		return tx.Put(prefix+key, b)
+		var old, v arca.Vault
+		if err := json.Unmarshal(b, &old); err != nil {
+			return err
+		}
+		if err := json.Unmarshal(b, &v); err != nil {
+			return err
+		}
+		if fnErr = fn(&v); fnErr != nil {
+			return fnErr
+		}
+		if err := checkUpdate(&old, &v); err != nil {
+			return err
+		}
+		v.Updated = s.Clock.Now().UTC()
+		nb, err := json.Marshal(&v)
+		if err != nil {
+			return err
+		}
+		if err := tx.Put(prefix+key, nb); err != nil {
+			return err
+		}
+		out = &v
+		return nil
 	})
 	s.forget(key)
-	return wrap(err)
+	if fnErr != nil && errors.Is(err, fnErr) {
+		return nil, fnErr
+	}
+	if err != nil {
+		return nil, wrap(err)
+	}
+	return out, nil
+}
+
+// checkUpdate enforces the rules every write of an existing vault obeys,
+// whoever makes it: the name is fixed; the soft-delete retention stays
+// within 7-90 days and, once set, does not change; soft delete and purge
+// protection, once enabled, cannot be disabled; purge protection requires
+// soft delete. The errors are KindInvalid with Azure's texts (a rename is
+// a bug of the caller: KindInternal).
+func checkUpdate(old, v *arca.Vault) error {
+	if !strings.EqualFold(old.Name, v.Name) {
+		return arca.Internal(fmt.Errorf("vaults: an update may not rename vault %q to %q", old.Name, v.Name))
+	}
+	if v.RetentionDays < 7 || v.RetentionDays > 90 {
+		return arca.Errorf(arca.KindInvalid, "BadRequest", "The soft delete retention period must be between 7 and 90 days.")
+	}
+	if old.RetentionDays != 0 && v.RetentionDays != old.RetentionDays {
+		return arca.Errorf(arca.KindInvalid, "BadRequest", "The property \"softDeleteRetentionInDays\" has been set already and it can't be modified.")
+	}
+	if old.SoftDeleteEnabled() && !v.SoftDeleteEnabled() {
+		return arca.Errorf(arca.KindInvalid, "BadRequest", "The property \"enableSoftDelete\" cannot be set to false once it has been enabled.")
+	}
+	if old.PurgeProtection && !v.PurgeProtection {
+		return arca.Errorf(arca.KindInvalid, "BadRequest", "The property \"enablePurgeProtection\" cannot be set to false. Enabling the purge protection for a vault is an irreversible action.")
+	}
+	if v.PurgeProtection && !v.SoftDeleteEnabled() {
+		return arca.Errorf(arca.KindInvalid, "BadRequest", "Purge protection requires soft delete to be enabled.")
+	}
+	return nil
 }
 
 // DeleteVault implements arca.VaultService.

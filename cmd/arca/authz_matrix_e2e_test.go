@@ -449,21 +449,19 @@ func TestAuthorizationMatrix(t *testing.T) {
 
 	// Access-policy mode: the principal holds exactly one permission at a time.
 	setPolicy := func(perms arca.Permissions) {
-		v, err := f.r.App.Vaults.Vault(ctx, "arca")
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := *v
-		c.AccessPolicies = nil
-		for _, p := range v.AccessPolicies {
-			if p.ObjectID != sp.ObjectID {
-				c.AccessPolicies = append(c.AccessPolicies, p)
+		if _, err := f.r.App.Vaults.Update(ctx, "arca", func(v *arca.Vault) error {
+			var pols []arca.AccessPolicy
+			for _, p := range v.AccessPolicies {
+				if p.ObjectID != sp.ObjectID {
+					pols = append(pols, p)
+				}
 			}
-		}
-		if perms.Keys != nil || perms.Secrets != nil || perms.Certificates != nil {
-			c.AccessPolicies = append(c.AccessPolicies, arca.AccessPolicy{TenantID: tenant, ObjectID: sp.ObjectID, Permissions: perms})
-		}
-		if err := f.r.App.Vaults.UpdateVault(ctx, &c); err != nil {
+			if perms.Keys != nil || perms.Secrets != nil || perms.Certificates != nil {
+				pols = append(pols, arca.AccessPolicy{TenantID: tenant, ObjectID: sp.ObjectID, Permissions: perms})
+			}
+			v.AccessPolicies = pols
+			return nil
+		}); err != nil {
 			t.Fatal(err)
 		}
 	}

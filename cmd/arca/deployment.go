@@ -307,8 +307,12 @@ func (a *App) placeVaults(ctx context.Context) error {
 		if v.Subscription != "" {
 			continue
 		}
-		v.Subscription, v.ResourceGroup, v.Location = a.Deployment.SubscriptionID, DefaultResourceGroup, DefaultLocation
-		if err := a.Vaults.UpdateVault(ctx, v); err != nil {
+		if _, err := a.Vaults.Update(ctx, v.Name, func(v *arca.Vault) error {
+			if v.Subscription == "" {
+				v.Subscription, v.ResourceGroup, v.Location = a.Deployment.SubscriptionID, DefaultResourceGroup, DefaultLocation
+			}
+			return nil
+		}); err != nil {
 			return err
 		}
 	}

@@ -172,14 +172,10 @@ func (f *fixture) createVault(v *arca.Vault) {
 // grant adds an access policy for objectID to vault.
 func (f *fixture) grant(vault, objectID string, perms arca.Permissions) {
 	f.t.Helper()
-	ctx := context.Background()
-	v, err := f.r.App.Vaults.Vault(ctx, vault)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	c := *v
-	c.AccessPolicies = append(append([]arca.AccessPolicy(nil), v.AccessPolicies...), arca.AccessPolicy{TenantID: v.TenantID, ObjectID: objectID, Permissions: perms})
-	if err := f.r.App.Vaults.UpdateVault(ctx, &c); err != nil {
+	if _, err := f.r.App.Vaults.Update(context.Background(), vault, func(v *arca.Vault) error {
+		v.AccessPolicies = append(v.AccessPolicies, arca.AccessPolicy{TenantID: v.TenantID, ObjectID: objectID, Permissions: perms})
+		return nil
+	}); err != nil {
 		f.t.Fatal(err)
 	}
 }
