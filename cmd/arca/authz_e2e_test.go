@@ -204,3 +204,34 @@ func TestVaultCreateIsAnARMClientWhileServing(t *testing.T) {
 		t.Fatalf("dev identity on the new vault: %d %s", resp.StatusCode, body)
 	}
 }
+
+// TestDecisionNotTakenOnAStaleVault: a request that fetched its vault just
+// before an access policy was removed is decided on the current policies,
+// and no "allowed" decision outlives the removal.
+func TestDecisionNotTakenOnAStaleVault(t *testing.T) {
+	f := startArca(t)
+	ctx := context.Background()
+	stale, err := f.r.App.Vaults.Vault(ctx, "arca")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, err := f.r.App.Directory.ServicePrincipal(ctx, f.r.App.Deployment.DevClientID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &arca.Principal{TenantID: stale.TenantID, ObjectID: sp.ObjectID, AppID: sp.AppID}
+	if err := f.r.Handler.Authorizer.Authorize(ctx, stale, p, "SecretGet", ""); err != nil {
+		t.Fatalf("before the change: %v", err)
+	}
+	if _, err := f.r.App.Vaults.Update(ctx, "arca", func(v *arca.Vault) error {
+		v.AccessPolicies = nil
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		if err := f.r.Handler.Authorizer.Authorize(ctx, stale, p, "SecretGet", ""); arca.KindOf(err) != arca.KindForbidden {
+			t.Fatalf("decision %d on a vault fetched before its policies were removed: %v", i, err)
+		}
+	}
+}

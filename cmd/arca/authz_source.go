@@ -22,7 +22,16 @@ type authzSource struct {
 
 var _ authz.Source = (*authzSource)(nil)
 
-func (s *authzSource) Access(_ context.Context, v *arca.Vault) (authz.VaultAccess, error) {
+// Access reads the vault's current access settings. The engine calls it
+// after reading Generation, so a decision is never taken on a vault the
+// request fetched before a concurrent change (and then cached under the
+// generation that change produced).
+func (s *authzSource) Access(ctx context.Context, v *arca.Vault) (authz.VaultAccess, error) {
+	cur, err := s.vaults.Vault(ctx, v.Name)
+	if err != nil {
+		return authz.VaultAccess{}, err
+	}
+	v = cur
 	a := authz.VaultAccess{RBAC: v.EnableRBAC, Scope: v.ResourceID(), Location: v.Location}
 	for _, p := range v.AccessPolicies {
 		a.Policies = append(a.Policies, authz.AccessPolicy{TenantID: p.TenantID, ObjectID: p.ObjectID, ApplicationID: p.ApplicationID,
