@@ -171,7 +171,10 @@ func (d *Directory) CreateServicePrincipal(ctx context.Context, name string, wit
 		if _, err := io.ReadFull(d.Rand, salt); err != nil {
 			return nil, "", err
 		}
-		cid, _ := NewUUID(d.Rand)
+		cid, err := NewUUID(d.Rand)
+		if err != nil {
+			return nil, "", err
+		}
 		sp.Secrets = append(sp.Secrets, SecretCredential{ID: cid, Hint: secret[:3], Alg: secretAlgHMAC, Salt: salt,
 			Hash: hmacSecret(salt, secret), Created: now})
 	}

@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -137,7 +136,10 @@ func (t *Tokens) rotateLocked(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	pub, _ := x509.MarshalPKIXPublicKey(&k.PublicKey)
+	pub, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
+	if err != nil {
+		return err
+	}
 	sum := sha256.Sum256(pub)
 	kid := base64.RawURLEncoding.EncodeToString(sum[:20])
 	b, _ := json.Marshal(&signingKey{KID: kid, PKCS8: der, Created: t.Clock.Now().UTC()})
@@ -334,9 +336,6 @@ func (t *Tokens) String() string {
 	defer t.mu.RUnlock()
 	return fmt.Sprintf("identity.Tokens{keys:%d current:%s}", len(t.keys), t.current)
 }
-
-// audienceNormal strips one trailing slash.
-func audienceNormal(a string) string { return strings.TrimSuffix(a, "/") }
 
 // SignJWS signs payload with the current signing key (RS256, with kid) as
 // a compact JWS: Arca's signature on results such as released keys.

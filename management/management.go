@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"sort"
 	"strings"
@@ -552,22 +553,32 @@ func (s *Service) Authorize(ctx context.Context, principal, scope, action string
 	var ras []RoleAssignment
 	custom := map[string]*RoleDefinition{}
 	err := s.Store.View(ctx, func(r storage.Reader) error {
-		if err := r.Scan(raPrefix, "", func(_ string, b []byte) bool {
+		var bad error // a record that does not decode fails the decision closed
+		if err := r.Scan(raPrefix, "", func(k string, b []byte) bool {
 			var ra RoleAssignment
-			if json.Unmarshal(b, &ra) == nil && subjects[strings.ToLower(ra.PrincipalID)] && InScope(ra.Scope, scope) {
+			if err := json.Unmarshal(b, &ra); err != nil {
+				bad = fmt.Errorf("role assignment %s: %w", k, err)
+				return false
+			}
+			if subjects[strings.ToLower(ra.PrincipalID)] && InScope(ra.Scope, scope) {
 				ras = append(ras, ra)
 			}
 			return true
-		}); err != nil || len(ras) == 0 {
+		}); err != nil || bad != nil || len(ras) == 0 {
+			return errors.Join(err, bad)
+		}
+		if err := r.Scan(rdPrefix, "", func(k string, b []byte) bool {
+			var rd RoleDefinition
+			if err := json.Unmarshal(b, &rd); err != nil {
+				bad = fmt.Errorf("role definition %s: %w", k, err)
+				return false
+			}
+			custom[strings.ToLower(rd.ID)] = &rd
+			return true
+		}); err != nil {
 			return err
 		}
-		return r.Scan(rdPrefix, "", func(_ string, b []byte) bool {
-			var rd RoleDefinition
-			if json.Unmarshal(b, &rd) == nil {
-				custom[strings.ToLower(rd.ID)] = &rd
-			}
-			return true
-		})
+		return bad
 	})
 	if err != nil {
 		return wrap(err)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/arcakv/arca"
+	"github.com/arcakv/arca/storage"
 	"github.com/arcakv/arca/storage/memory"
 )
 
@@ -401,5 +402,18 @@ func TestPutRoleAssignmentReportsCreation(t *testing.T) {
 	}
 	if _, created, err := s.PutRoleAssignment(ctx, &RoleAssignment{Name: name, Scope: sub, RoleDefinitionID: Owner.ID, PrincipalID: "p"}); created || arca.KindOf(err) != arca.KindConflict {
 		t.Fatalf("changed: %v %v", created, err)
+	}
+}
+
+// TestAuthorizeFailsClosedOnAnUnreadableRecord: a role assignment that does
+// not decode is an internal error, not a record silently skipped.
+func TestAuthorizeFailsClosedOnAnUnreadableRecord(t *testing.T) {
+	s, sub, _ := newRoleService(t)
+	ctx := context.Background()
+	if err := s.Store.Update(ctx, func(tx storage.Tx) error { return tx.Put(raPrefix+"corrupt", []byte("{not json")) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Authorize(ctx, "p", sub, "Microsoft.Resources/subscriptions/resourceGroups/read"); arca.KindOf(err) != arca.KindInternal {
+		t.Fatalf("decision over an unreadable assignment: %v", err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/arcakv/arca"
 	"github.com/arcakv/arca/identity"
+	"github.com/arcakv/arca/storage"
 )
 
 // This file is the part of Microsoft Graph v1.0 that the az CLI and the
@@ -205,7 +206,11 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	segs, _ := splitPath(r)
+	segs, ok := splitPath(r)
+	if !ok {
+		graphError(w, http.StatusBadRequest, "BadRequest", "Invalid request.")
+		return
+	}
 	for len(segs) > 0 && segs[len(segs)-1] == "" {
 		segs = segs[:len(segs)-1]
 	}
@@ -331,29 +336,41 @@ func (g *graphRequest) servicePrincipals(rest []string) {
 }
 
 // directoryObject returns the Graph JSON of any object id, with its
-// @odata.type, or nil.
-func (g *graphRequest) directoryObject(id string) map[string]any {
+// @odata.type, or nil when there is none; the error is a directory that
+// could not be read.
+func (g *graphRequest) directoryObject(id string) (map[string]any, error) {
 	dir := g.s.Identity.Dir
-	if u, err := dir.User(g.ctx(), id); err == nil {
+	u, err := dir.User(g.ctx(), id)
+	if err == nil {
 		m := userJSON(g.origin, u)
 		delete(m, "@odata.context")
 		m["@odata.type"] = "#microsoft.graph.user"
-		return m
+		return m, nil
 	}
-	if grp, err := dir.Group(g.ctx(), id); err == nil {
+	if !errors.Is(err, storage.ErrNotFound) {
+		return nil, err
+	}
+	grp, err := dir.Group(g.ctx(), id)
+	if err == nil {
 		m := dirGroupJSON(grp)
 		m["@odata.type"] = "#microsoft.graph.group"
-		return m
+		return m, nil
 	}
-	sps, _ := dir.ServicePrincipals(g.ctx())
+	if !errors.Is(err, storage.ErrNotFound) {
+		return nil, err
+	}
+	sps, err := dir.ServicePrincipals(g.ctx())
+	if err != nil {
+		return nil, err
+	}
 	for _, sp := range sps {
 		if eq(sp.ObjectID, id) {
 			m := spJSON(sp)
 			m["@odata.type"] = "#microsoft.graph.servicePrincipal"
-			return m
+			return m, nil
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 func (g *graphRequest) getByIDs() {
@@ -366,7 +383,12 @@ func (g *graphRequest) getByIDs() {
 	}
 	out := []any{}
 	for _, id := range body.IDs {
-		if m := g.directoryObject(id); m != nil {
+		m, err := g.directoryObject(id)
+		if err != nil {
+			g.internal(err)
+			return
+		}
+		if m != nil {
 			out = append(out, m)
 		}
 	}
@@ -535,7 +557,12 @@ func (g *graphRequest) groups(rest []string) {
 		}
 		out := []any{}
 		for _, id := range ids {
-			if m := g.directoryObject(id); m != nil {
+			m, err := g.directoryObject(id)
+			if err != nil {
+				g.internal(err)
+				return
+			}
+			if m != nil {
 				out = append(out, m)
 			}
 		}

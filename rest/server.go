@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -132,7 +133,7 @@ func isHealthz(r *http.Request) bool {
 func (s *Server) dispatch(rec *bufferedResponse, r *http.Request, start time.Time) {
 	defer func() {
 		if v := recover(); v != nil {
-			s.Log.Error("panic", "method", r.Method, "path", r.URL.Path, "panic", v)
+			s.Log.Error("panic", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
 			rec.status = 0 // nothing has left the server: the whole answer becomes the 500
 			rec.body.Reset()
 			writeError(rec, r, s.Log, arca.Errorf(arca.KindInternal, "InternalError", "An internal error occurred."))
