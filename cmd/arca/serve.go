@@ -27,6 +27,7 @@ import (
 	"github.com/arcakv/arca/identity"
 	"github.com/arcakv/arca/keys"
 	"github.com/arcakv/arca/rest"
+	"github.com/arcakv/arca/scheduler"
 	"github.com/go-jose/go-jose/v4"
 	"github.com/spf13/cobra"
 )
@@ -231,38 +232,13 @@ func startServer(ctx context.Context, o serveOptions) (*Running, error) {
 			return nil, err
 		}
 	}
-	go r.purgeLoop(runCtx, log, o.PurgeInterval)
+	jobs := &scheduler.Scheduler{Every: o.PurgeInterval, Log: log, Jobs: []scheduler.Job{
+		{Name: "purge soft-deleted objects past retention", Run: app.PurgeExpired},
+		{Name: "rotate keys per their rotation policy", Run: app.RotateDue},
+		{Name: "renew certificates per their lifetime actions", Run: app.RenewDue},
+	}}
+	go func() { defer close(r.done); jobs.Run(runCtx) }()
 	return r, nil
-}
-
-// purgeLoop purges soft-deleted objects whose retention has passed and
-// rotates keys whose rotation policy is due.
-func (r *Running) purgeLoop(ctx context.Context, log *slog.Logger, every time.Duration) {
-	defer close(r.done)
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		if n, err := r.App.PurgeExpired(ctx); err != nil && ctx.Err() == nil {
-			log.Error("purge", "err", err)
-		} else if n > 0 {
-			log.Info("purged soft-deleted objects past retention", "count", n)
-		}
-		if n, err := r.App.RotateDue(ctx); err != nil && ctx.Err() == nil {
-			log.Error("rotation", "err", err)
-		} else if n > 0 {
-			log.Info("rotated keys per their rotation policy", "count", n)
-		}
-		if n, err := r.App.RenewDue(ctx); err != nil && ctx.Err() == nil {
-			log.Error("certificate renewal", "err", err)
-		} else if n > 0 {
-			log.Info("renewed certificates per their lifetime actions", "count", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }
 
 // Close stops serving and closes the store.
