@@ -160,6 +160,33 @@ func FuzzMatch(f *testing.F) {
 		if Match(a, a) == false && !strings.Contains(a, "*") {
 			t.Fatalf("%q does not match itself", a)
 		}
-		Match(p, a)
+		if got, want := Match(p, a), matchReference(p, a); got != want {
+			t.Fatalf("Match(%q, %q) = %v, want %v", p, a, got, want)
+		}
 	})
+}
+
+// matchReference is the textbook dynamic-programming wildcard match ('*'
+// matches any run of bytes, comparison after strings.ToLower): quadratic, but
+// obviously right, to check Match's linear-time backtracking against.
+func matchReference(pattern, action string) bool {
+	p, a := strings.ToLower(pattern), strings.ToLower(action)
+	// m[j] reports whether p[:i] matches a[:j], for the current i.
+	m := make([]bool, len(a)+1)
+	m[0] = true
+	for i := 0; i < len(p); i++ {
+		next := make([]bool, len(a)+1)
+		if p[i] == '*' {
+			next[0] = m[0]
+			for j := 1; j <= len(a); j++ {
+				next[j] = m[j] || next[j-1]
+			}
+		} else {
+			for j := 1; j <= len(a); j++ {
+				next[j] = m[j-1] && p[i] == a[j-1]
+			}
+		}
+		m = next
+	}
+	return m[len(a)]
 }

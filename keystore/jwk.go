@@ -60,6 +60,9 @@ func curveName(c elliptic.Curve) (string, error) {
 	case elliptic.P521():
 		return CurveP521, nil
 	}
+	// Azure Key Vault's P-256K keys; the standard library has no secp256k1,
+	// so an *ecdsa key on it can only be recognised by its elliptic.Curve.
+	//lint:ignore SA1019 P-256K (secp256k1) has no stdlib curve; S256 is the only elliptic.Curve for it
 	if c == elliptic.Curve(secp256k1.S256()) {
 		return CurveP256K, nil
 	}
@@ -205,6 +208,9 @@ func PublicJWKFromKey(pub crypto.PublicKey) (PublicJWK, error) {
 			return PublicJWK{}, err
 		}
 		if crv == CurveP256K {
+			// Azure Key Vault's P-256K: PublicKey.Bytes supports only the
+			// stdlib (NIST) curves, so secp256k1 goes through the coordinates.
+			//lint:ignore SA1019 P-256K (secp256k1) has no stdlib support; X and Y are its only encoding here
 			return secp256k1JWK(k.X, k.Y)
 		}
 		point, err := k.Bytes()
@@ -277,9 +283,13 @@ func PrivateJWKFromKey(priv crypto.PrivateKey) (*PrivateJWK, error) {
 			return nil, err
 		}
 		if crv == CurveP256K {
+			// Azure Key Vault's P-256K: PrivateKey.Bytes supports only the
+			// stdlib (NIST) curves, so secp256k1 goes through the scalar.
+			//lint:ignore SA1019 P-256K (secp256k1) has no stdlib support; D is its only encoding here
 			if k.D == nil || k.D.BitLen() > 256 {
 				return nil, fmt.Errorf("%w: bad secp256k1 scalar", ErrInvalidKey)
 			}
+			//lint:ignore SA1019 P-256K (secp256k1) has no stdlib support; D is its only encoding here
 			return secp256k1PrivateJWK(secp256k1.PrivKeyFromBytes(k.D.FillBytes(make([]byte, 32))))
 		}
 		d, err := k.Bytes()

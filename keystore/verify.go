@@ -97,6 +97,7 @@ func Encrypt(pub PublicJWK, alg string, plaintext []byte) ([]byte, error) {
 	if h := OAEPHash(alg); h != nil {
 		out, err = rsa.EncryptOAEP(h, rand.Reader, k, plaintext, nil)
 	} else {
+		//lint:ignore SA1019 RSA1_5 is part of Azure Key Vault's API (alg "RSA1_5") and must stay
 		out, err = rsa.EncryptPKCS1v15(rand.Reader, k, plaintext)
 	}
 	if err != nil {

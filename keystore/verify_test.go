@@ -40,7 +40,7 @@ func TestVerifyES256K(t *testing.T) {
 	}
 	// r = 0, and s >= n.
 	zeroR := append(make([]byte, 32), raw[32:]...)
-	bigS := append(raw[:32:32], secp256k1.S256().N.Bytes()...)
+	bigS := append(raw[:32:32], secp256k1.Params().N.Bytes()...)
 	for _, bad := range [][]byte{zeroR, bigS} {
 		if ok, err := keystore.Verify(pub, keystore.AlgES256K, digest[:], bad); ok || err != nil {
 			t.Errorf("Verify(%x) = %v, %v; want false, nil", bad, ok, err)

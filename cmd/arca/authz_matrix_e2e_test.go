@@ -407,8 +407,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 	tok := f.spToken(sp.AppID, secret, "https://vault.localhost:"+f.port())
 
 	ecKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	jwk, _ := json.Marshal(map[string]string{"kty": "EC", "crv": "P-256", "x": b64u(ecKey.X.FillBytes(make([]byte, 32))),
-		"y": b64u(ecKey.Y.FillBytes(make([]byte, 32))), "d": b64u(ecKey.D.FillBytes(make([]byte, 32)))})
+	ecPoint, _ := ecKey.PublicKey.Bytes() // 0x04 || x || y, 32 bytes each
+	ecD, _ := ecKey.Bytes()
+	jwk, _ := json.Marshal(map[string]string{"kty": "EC", "crv": "P-256", "x": b64u(ecPoint[1:33]),
+		"y": b64u(ecPoint[33:]), "d": b64u(ecD)})
 	certTmpl := &x509.Certificate{SerialNumber: big.NewInt(3), Subject: pkix.Name{CommonName: "imported"}, NotBefore: time.Now().Add(-time.Minute), NotAfter: time.Now().Add(time.Hour)}
 	certDER, _ := x509.CreateCertificate(rand.Reader, certTmpl, certTmpl, &ecKey.PublicKey, ecKey)
 	k8, _ := x509.MarshalPKCS8PrivateKey(ecKey)

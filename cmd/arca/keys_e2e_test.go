@@ -107,7 +107,10 @@ func TestKeysCrossVerifyGoSDK(t *testing.T) {
 		if len(s.Result) != 2*tc.size {
 			t.Fatalf("%s: signature is %d bytes, want raw r||s of %d", tc.alg, len(s.Result), 2*tc.size)
 		}
-		pk := &ecdsa.PublicKey{Curve: tc.curve, X: new(big.Int).SetBytes(ek.Key.X), Y: new(big.Int).SetBytes(ek.Key.Y)}
+		pk, err := ecdsa.ParseUncompressedPublicKey(tc.curve, append(append([]byte{4}, ek.Key.X...), ek.Key.Y...))
+		if err != nil {
+			t.Fatalf("%s: Arca's x/y are not a point on the curve: %v", tc.crv, err)
+		}
 		r, sv := new(big.Int).SetBytes(s.Result[:tc.size]), new(big.Int).SetBytes(s.Result[tc.size:])
 		if !ecdsa.Verify(pk, dg, r, sv) {
 			t.Fatalf("%s: stdlib rejects Arca's signature", tc.alg)

@@ -210,7 +210,7 @@ func (s *suite) testImportInvalid(t *testing.T) {
 	}
 	order := func(crv string) []byte {
 		if crv == keystore.CurveP256K {
-			return secp256k1.S256().N.Bytes()
+			return secp256k1.Params().N.Bytes()
 		}
 		return stdCurve(crv).Params().N.Bytes()
 	}

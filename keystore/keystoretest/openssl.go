@@ -3,7 +3,6 @@ package keystoretest
 import (
 	"bytes"
 	"context"
-	"crypto"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
@@ -177,7 +176,7 @@ func writePublicPEM(t *testing.T, dir string, pub keystore.PublicJWK) string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if der, err = x509.MarshalPKIXPublicKey(k.(crypto.PublicKey)); err != nil {
+		if der, err = x509.MarshalPKIXPublicKey(k); err != nil {
 			t.Fatal(err)
 		}
 	}

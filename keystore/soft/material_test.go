@@ -116,7 +116,7 @@ func TestParseMaterialInvalid(t *testing.T) {
 		der, _ := asn1.Marshal(i)
 		return der
 	}
-	n := secp256k1.S256().N.Bytes()
+	n := secp256k1.Params().N.Bytes()
 	for name, m := range map[string][]byte{
 		"nil":          nil,
 		"garbage":      []byte("garbage"),
