@@ -43,7 +43,11 @@ type Barrier struct {
 	cur   uint32
 }
 
-var _ storage.Backend = (*Barrier)(nil)
+var (
+	_ storage.Backend = (*Barrier)(nil)
+	_ storage.Watcher = (*Barrier)(nil)
+	_ storage.Elector = (*Barrier)(nil)
+)
 
 type keyring struct {
 	Current uint32            `json:"current"`
@@ -169,6 +173,48 @@ func (b *Barrier) Update(ctx context.Context, fn func(storage.Tx) error) error {
 
 // Close closes the inner backend.
 func (b *Barrier) Close() error { return b.inner.Close() }
+
+// The capabilities pass through: revisions, keys and leadership carry no
+// values, and keys are stored in clear already. A Barrier has the methods
+// whatever its inner backend is; each returns an error wrapping
+// errors.ErrUnsupported when the inner backend lacks the capability.
+
+func unsupported(capability string) error {
+	return fmt.Errorf("barrier: the inner backend has no %s: %w", capability, errors.ErrUnsupported)
+}
+
+// Revision implements storage.Revisioned with the inner backend's revision.
+func (b *Barrier) Revision(ctx context.Context) (int64, error) {
+	r, ok := b.inner.(storage.Revisioned)
+	if !ok {
+		return 0, unsupported("revision")
+	}
+	return r.Revision(ctx)
+}
+
+// Watch implements storage.Watcher with the inner backend's events, less
+// those of the reserved keyring key.
+func (b *Barrier) Watch(ctx context.Context, prefix string, fromRev int64, fn func(storage.Event) error) error {
+	w, ok := b.inner.(storage.Watcher)
+	if !ok {
+		return unsupported("watch")
+	}
+	return w.Watch(ctx, prefix, fromRev, func(e storage.Event) error {
+		if reserved(e.Key) {
+			return nil
+		}
+		return fn(e)
+	})
+}
+
+// Campaign implements storage.Elector with the inner backend's elections.
+func (b *Barrier) Campaign(ctx context.Context, name string) (storage.Leadership, error) {
+	e, ok := b.inner.(storage.Elector)
+	if !ok {
+		return nil, unsupported("election")
+	}
+	return e.Campaign(ctx, name)
+}
 
 type tx struct {
 	b *Barrier

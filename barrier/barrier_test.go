@@ -25,6 +25,76 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+// TestConformanceRetryEveryUpdate: the barrier's Update tolerates an inner
+// backend that runs every function twice.
+func TestConformanceRetryEveryUpdate(t *testing.T) {
+	storagetest.Run(t, func(t *testing.T) storage.Backend {
+		inner := memory.NewWithOptions(memory.Options{RetryEveryUpdate: true})
+		b, err := barrier.Open(context.Background(), inner, rootKey(1), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	})
+}
+
+// plain hides the capabilities of the backend it wraps.
+type plain struct{ storage.Backend }
+
+// TestCapabilitiesUnsupported: over a backend without capabilities the
+// barrier reports errors.ErrUnsupported, and the suite skips those cases.
+func TestCapabilitiesUnsupported(t *testing.T) {
+	ctx := context.Background()
+	b, err := barrier.Open(ctx, plain{memory.New()}, rootKey(1), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Revision(ctx); !errors.Is(err, errors.ErrUnsupported) {
+		t.Errorf("Revision: %v", err)
+	}
+	if err := b.Watch(ctx, "", 0, func(storage.Event) error { return nil }); !errors.Is(err, errors.ErrUnsupported) {
+		t.Errorf("Watch: %v", err)
+	}
+	if _, err := b.Campaign(ctx, "job"); !errors.Is(err, errors.ErrUnsupported) {
+		t.Errorf("Campaign: %v", err)
+	}
+	storagetest.Run(t, func(t *testing.T) storage.Backend {
+		b, err := barrier.Open(context.Background(), plain{memory.New()}, rootKey(1), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	})
+}
+
+// TestWatchHidesKeyring: the keyring is written through the inner backend
+// (a revision of its own) but, as for Get and Scan, a watcher of the
+// barrier never sees it.
+func TestWatchHidesKeyring(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	m := memory.New()
+	b, err := barrier.Open(ctx, m, rootKey(1), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rev, _ := b.Revision(ctx); rev != 1 {
+		t.Fatalf("revision %d after the keyring was created, want 1", rev)
+	}
+	if err := b.Update(ctx, func(tx storage.Tx) error { return tx.Put("s/x", []byte("v")) }); err != nil {
+		t.Fatal(err)
+	}
+	stop := errors.New("stop")
+	var got []storage.Event
+	err = b.Watch(ctx, "", 0, func(e storage.Event) error {
+		got = append(got, e)
+		return stop
+	})
+	if !errors.Is(err, stop) || len(got) != 1 || got[0].Key != "s/x" || got[0].Revision != 2 {
+		t.Fatalf("watch from 0: %v %+v, want only s/x at revision 2", err, got)
+	}
+}
+
 func rawGet(t *testing.T, m storage.Backend, key string) []byte {
 	t.Helper()
 	var v []byte

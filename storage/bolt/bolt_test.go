@@ -117,3 +117,80 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 		t.Fatalf("update after close: %v", err)
 	}
 }
+
+// TestRevisionAcrossReopen: the revision is stored with the data, so it
+// keeps growing after a restart; the events of the previous run are gone,
+// so a watch from before the Open gets ErrCompacted.
+func TestRevisionAcrossReopen(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "arca.db")
+	b := open(t, path)
+	for _, k := range []string{"a", "b", "c"} {
+		if err := b.Update(ctx, func(tx storage.Tx) error { return tx.Put(k, []byte("v")) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rev, err := b.Revision(ctx)
+	if err != nil || rev != 3 {
+		t.Fatalf("revision %d %v, want 3", rev, err)
+	}
+	b.Close()
+	b = open(t, path)
+	defer b.Close()
+	if got, _ := b.Revision(ctx); got != rev {
+		t.Fatalf("revision after reopen %d, want %d", got, rev)
+	}
+	if err := b.Watch(ctx, "", rev-1, func(storage.Event) error { return nil }); !errors.Is(err, storage.ErrCompacted) {
+		t.Fatalf("watch from before the Open: %v, want ErrCompacted", err)
+	}
+	if err := b.Update(ctx, func(tx storage.Tx) error { return tx.Delete("a") }); err != nil {
+		t.Fatal(err)
+	}
+	stop := errors.New("stop")
+	var got storage.Event
+	if err := b.Watch(ctx, "", rev, func(e storage.Event) error { got = e; return stop }); !errors.Is(err, stop) {
+		t.Fatal(err)
+	}
+	if got != (storage.Event{Key: "a", Revision: rev + 1, Deleted: true}) {
+		t.Fatalf("event %+v", got)
+	}
+}
+
+// TestRevisionPerUpdateInBatch: group commit puts concurrent Updates into
+// one bbolt transaction, yet each one takes a revision of its own, and
+// here they are consecutive.
+func TestRevisionPerUpdateInBatch(t *testing.T) {
+	b := open(t, filepath.Join(t.TempDir(), "arca.db"))
+	defer b.Close()
+	ctx := context.Background()
+	const writers = 64
+	errs := make(chan error, writers)
+	for i := range writers {
+		go func() {
+			errs <- b.Update(ctx, func(tx storage.Tx) error { return tx.Put(fmt.Sprintf("k/%02d", i), []byte("v")) })
+		}()
+	}
+	for range writers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if rev, _ := b.Revision(ctx); rev != writers {
+		t.Fatalf("revision %d after %d updates", rev, writers)
+	}
+	seen := map[int64]bool{}
+	stop := errors.New("stop")
+	err := b.Watch(ctx, "k/", 0, func(e storage.Event) error {
+		if seen[e.Revision] || e.Revision != int64(len(seen)+1) {
+			return fmt.Errorf("event %+v after %d revisions", e, len(seen))
+		}
+		seen[e.Revision] = true
+		if len(seen) == writers {
+			return stop
+		}
+		return nil
+	})
+	if !errors.Is(err, stop) {
+		t.Fatal(err)
+	}
+}

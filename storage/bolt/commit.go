@@ -20,8 +20,14 @@ import (
 // function of its batch fails, the batch is rolled back and re-run without
 // the failing one, which then runs alone), so functions must only depend on
 // the transaction they are given.
+//
+// Every bbolt write transaction runs under wmu, with its commit handlers
+// (tx.OnCommit): bbolt runs them after it releases its own writer lock, so
+// without wmu the handlers of two commits could run out of order, and the
+// change notifications of the Backend rely on commit order.
 type committer struct {
-	db *bbolt.DB
+	db  *bbolt.DB
+	wmu sync.Mutex
 
 	mu      sync.Mutex
 	pending []*call
@@ -67,7 +73,15 @@ func (c *committer) update(fn func(*bbolt.Tx) error) error {
 	if err := <-x.err; err != errSolo {
 		return err
 	}
-	return c.db.Update(func(tx *bbolt.Tx) error { return safely(fn, tx) })
+	return c.write(func(tx *bbolt.Tx) error { return safely(fn, tx) })
+}
+
+// write runs fn in a bbolt write transaction and its commit handlers, one
+// transaction at a time.
+func (c *committer) write(fn func(*bbolt.Tx) error) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.db.Update(fn)
 }
 
 // close commits what is queued, stops the loop and refuses new work. It
@@ -107,7 +121,7 @@ func (c *committer) loop() {
 func (c *committer) run(batch []*call) {
 	for len(batch) > 0 {
 		failed := -1
-		err := c.db.Update(func(tx *bbolt.Tx) error {
+		err := c.write(func(tx *bbolt.Tx) error {
 			for i, x := range batch {
 				if err := safely(x.fn, tx); err != nil {
 					failed = i

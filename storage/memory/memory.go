@@ -1,5 +1,6 @@
 // Package memory is an in-memory storage.Backend: the reference fake that
-// passes the same conformance suite as the real backends.
+// passes the same conformance suite as the real backends, capabilities
+// included.
 package memory
 
 import (
@@ -9,20 +10,45 @@ import (
 	"sync"
 
 	"github.com/arcakv/arca/storage"
+	"github.com/arcakv/arca/storage/internal/inprocess"
 )
 
-// Backend is an in-memory storage.Backend. The zero value is not usable;
-// call New.
+// Options configure a Backend.
+type Options struct {
+	// RetryEveryUpdate runs every Update's function twice, on two fresh
+	// transactions, and keeps only the second run, as a backend that
+	// retries (bolt's group commit, an optimistic etcd transaction) may. A
+	// caller's tests use it to prove their functions tolerate re-runs.
+	RetryEveryUpdate bool
+}
+
+// Backend is an in-memory storage.Backend with every optional capability.
+// The zero value is not usable; call New.
 type Backend struct {
+	opts    Options
+	hub     *inprocess.Hub
+	elector *inprocess.Elector
+
 	mu     sync.RWMutex
 	data   map[string][]byte
+	rev    int64
 	closed bool
 }
 
-var _ storage.Backend = (*Backend)(nil)
+var (
+	_ storage.Backend    = (*Backend)(nil)
+	_ storage.Revisioned = (*Backend)(nil)
+	_ storage.Watcher    = (*Backend)(nil)
+	_ storage.Elector    = (*Backend)(nil)
+)
 
 // New returns an empty Backend.
-func New() *Backend { return &Backend{data: map[string][]byte{}} }
+func New() *Backend { return NewWithOptions(Options{}) }
+
+// NewWithOptions returns an empty Backend configured by o.
+func NewWithOptions(o Options) *Backend {
+	return &Backend{opts: o, hub: inprocess.NewHub(0), elector: inprocess.NewElector(), data: map[string][]byte{}}
+}
 
 // View implements storage.Backend.
 func (b *Backend) View(ctx context.Context, fn func(storage.Reader) error) error {
@@ -37,7 +63,9 @@ func (b *Backend) View(ctx context.Context, fn func(storage.Reader) error) error
 	return fn(&tx{b: b})
 }
 
-// Update implements storage.Backend.
+// Update implements storage.Backend. Updates run one at a time; each one
+// that changes the store takes the next revision and publishes its events
+// before the next Update starts.
 func (b *Backend) Update(ctx context.Context, fn func(storage.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -47,24 +75,72 @@ func (b *Backend) Update(ctx context.Context, fn func(storage.Tx) error) error {
 	if b.closed {
 		return storage.ErrClosed
 	}
-	t := &tx{b: b, pending: map[string][]byte{}, deleted: map[string]bool{}}
-	if err := fn(t); err != nil {
-		return err
+	runs := 1
+	if b.opts.RetryEveryUpdate {
+		runs = 2
 	}
+	var t *tx
+	for i := 0; i < runs; i++ {
+		t = &tx{b: b, pending: map[string][]byte{}, deleted: map[string]bool{}}
+		if err := fn(t); err != nil && i == runs-1 {
+			return err
+		}
+	}
+	var events []storage.Event
 	for k := range t.deleted {
-		delete(b.data, k)
+		if _, ok := b.data[k]; ok {
+			events = append(events, storage.Event{Key: k, Deleted: true})
+			delete(b.data, k)
+		}
 	}
 	for k, v := range t.pending {
+		events = append(events, storage.Event{Key: k})
 		b.data[k] = v
 	}
+	if len(events) == 0 {
+		return nil
+	}
+	b.rev++
+	sort.Slice(events, func(i, j int) bool { return events[i].Key < events[j].Key })
+	for i := range events {
+		events[i].Revision = b.rev
+	}
+	b.hub.Publish(events)
 	return nil
 }
 
-// Close implements storage.Backend.
+// Revision implements storage.Revisioned.
+func (b *Backend) Revision(ctx context.Context) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if b.closed {
+		return 0, storage.ErrClosed
+	}
+	return b.rev, nil
+}
+
+// Watch implements storage.Watcher. It keeps about inprocess.HistoryLimit
+// past events; a watcher with more than inprocess.PendingLimit events
+// waiting is dropped.
+func (b *Backend) Watch(ctx context.Context, prefix string, fromRev int64, fn func(storage.Event) error) error {
+	return b.hub.Watch(ctx, prefix, fromRev, fn)
+}
+
+// Campaign implements storage.Elector within this Backend.
+func (b *Backend) Campaign(ctx context.Context, name string) (storage.Leadership, error) {
+	return b.elector.Campaign(ctx, name)
+}
+
+// Close implements storage.Backend; it ends every watch and leadership.
 func (b *Backend) Close() error {
 	b.mu.Lock()
 	b.closed = true
 	b.mu.Unlock()
+	b.hub.Close()
+	b.elector.Close()
 	return nil
 }
 

@@ -1,19 +1,39 @@
-// Package storagetest is the executable contract of storage.Backend. Every
-// backend, the in-memory fake included, runs Run from its tests.
+// Package storagetest is the executable contract of storage.Backend and of
+// its optional capabilities. Every backend, the in-memory fake included,
+// runs Run from its tests. The cases of a capability run only on a backend
+// that has it (its method does not report errors.ErrUnsupported); the others
+// are skipped.
+//
+// The suite waits for events and leaderships on channels, each wait bounded
+// by a deadline so that a broken backend fails instead of hanging; it never
+// sleeps to let something happen.
 package storagetest
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/arcakv/arca/storage"
 )
 
-// Run exercises the storage.Backend contract on fresh backends made by newBackend.
+// Run exercises the storage.Backend contract, and those of the capabilities
+// the backends have, on fresh backends made by newBackend. newBackend may
+// register a Close with t.Cleanup: the suite closes some backends itself,
+// and Close may be called twice.
 func Run(t *testing.T, newBackend func(t *testing.T) storage.Backend) {
+	runKV(t, newBackend)
+	runClosed(t, newBackend)
+	runRevision(t, newBackend)
+	runWatch(t, newBackend)
+	runElection(t, newBackend)
+}
+
+func runKV(t *testing.T, newBackend func(t *testing.T) storage.Backend) {
 	ctx := context.Background()
 	put := func(t *testing.T, b storage.Backend, kv ...string) {
 		t.Helper()
@@ -183,6 +203,110 @@ func Run(t *testing.T, newBackend func(t *testing.T) storage.Backend) {
 		}
 		if got := len(scan(t, b, "w/", "", 0)); got != n {
 			t.Fatalf("%d writes, want %d", got, n)
+		}
+	})
+	// UpdateRerunAppliesOnce: fn may run more than once (a batch rolled back
+	// because another writer failed, an optimistic retry); only its last run
+	// is kept, once. Failing writers among concurrent ones make a
+	// group-committing backend re-run the others.
+	t.Run("UpdateRerunAppliesOnce", func(t *testing.T) {
+		b := newBackend(t)
+		put(t, b, "counter", "0")
+		var r0 int64
+		var events *stream
+		if w, ok := asWatcher(b); ok {
+			r0 = revision(t, w)
+			events = watch(t, w, "", r0)
+		}
+		const writers = 32
+		failing := func(i int) bool { return i%8 == 5 }
+		boom := errors.New("boom")
+		calls := make([]atomic.Int32, writers)
+		errs := make(chan error, writers)
+		for i := range writers {
+			go func() {
+				errs <- b.Update(ctx, func(tx storage.Tx) error {
+					n := calls[i].Add(1)
+					v, err := tx.Get("counter")
+					if err != nil {
+						return err
+					}
+					var c int
+					fmt.Sscan(string(v), &c)
+					if err := tx.Put("counter", []byte(fmt.Sprint(c+1))); err != nil {
+						return err
+					}
+					// One key per run: only the last run's may be kept.
+					if err := tx.Put(fmt.Sprintf("run/%02d/%d", i, n), []byte("x")); err != nil {
+						return err
+					}
+					if failing(i) {
+						return boom
+					}
+					return nil
+				})
+			}()
+		}
+		ok := 0
+		for range writers {
+			switch err := <-errs; {
+			case err == nil:
+				ok++
+			case !errors.Is(err, boom):
+				t.Fatal(err)
+			}
+		}
+		if ok != writers-writers/8 {
+			t.Fatalf("%d writers succeeded, want %d", ok, writers-writers/8)
+		}
+		if v, _ := get(t, b, "counter"); v != fmt.Sprint(ok) {
+			t.Fatalf("counter = %s after %d successful updates (a run applied twice or lost)", v, ok)
+		}
+		kept := map[int]bool{}
+		for _, kv := range scan(t, b, "run/", "", 0) {
+			var i, n int
+			fmt.Sscanf(kv, "run/%d/%d=", &i, &n)
+			switch {
+			case failing(i):
+				t.Errorf("%s: a write of a failed update was kept", kv)
+			case kept[i]:
+				t.Errorf("%s: a second run of writer %d was kept", kv, i)
+			case n != int(calls[i].Load()):
+				t.Errorf("%s: run %d kept, not the last (%d)", kv, n, calls[i].Load())
+			}
+			kept[i] = true
+		}
+		if len(kept) != ok {
+			t.Fatalf("%d writers' runs kept, want %d", len(kept), ok)
+		}
+		if events == nil {
+			return
+		}
+		// Each successful Update is one revision with two events: the
+		// counter and its run key; nothing of failed or discarded runs.
+		byRev := map[int64][]string{}
+		var last int64
+		for range 2 * ok {
+			e := events.next(t)
+			if e.Revision < last || e.Revision <= r0 || e.Deleted {
+				t.Fatalf("event %+v after revision %d (watch from %d)", e, last, r0)
+			}
+			last = e.Revision
+			byRev[e.Revision] = append(byRev[e.Revision], e.Key)
+		}
+		if len(byRev) != ok {
+			t.Fatalf("%d revisions for %d updates: %v", len(byRev), ok, byRev)
+		}
+		for rev, keys := range byRev {
+			sort.Strings(keys)
+			var i, n int
+			if len(keys) != 2 || keys[0] != "counter" {
+				t.Fatalf("revision %d: %v", rev, keys)
+			}
+			fmt.Sscanf(keys[1], "run/%d/%d", &i, &n)
+			if failing(i) || n != int(calls[i].Load()) {
+				t.Fatalf("revision %d: event for %s, which was not kept", rev, keys[1])
+			}
 		}
 	})
 	t.Run("CanceledContext", func(t *testing.T) {
