@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/arcakv/arca/storage"
 )
 
 // Job is one background task. Run does the work that is due and reports how
@@ -21,26 +23,14 @@ type Job struct {
 	Run  func(ctx context.Context) (int, error)
 }
 
-// Elector grants the leadership of a named role among the nodes that share a
-// store. Campaign blocks until this node holds it or ctx ends.
-type Elector interface {
-	Campaign(ctx context.Context, name string) (Leadership, error)
-}
-
-// Leadership is held until Done is closed (lost: the node must stop at once)
-// or Resign is called.
-type Leadership interface {
-	Done() <-chan struct{}
-	Resign(ctx context.Context) error
-}
-
 // Scheduler runs Jobs every Every. The zero Tick uses time.NewTicker; tests
 // inject their own to drive rounds without waiting.
 type Scheduler struct {
 	Jobs  []Job
 	Every time.Duration
-	// Elector, when set, restricts the jobs to the leader of Role.
-	Elector Elector
+	// Elector, when set, restricts the jobs to the leader of Role (a
+	// storage backend shared by several nodes grants it to one of them).
+	Elector storage.Elector
 	Role    string
 	// Tick returns a channel of ticks every d and a function that stops it.
 	Tick func(d time.Duration) (<-chan time.Time, func())
@@ -78,6 +68,10 @@ func (s *Scheduler) Run(ctx context.Context) {
 	}
 	for ctx.Err() == nil {
 		lead, err := s.Elector.Campaign(ctx, s.Role)
+		if errors.Is(err, errors.ErrUnsupported) {
+			s.loop(ctx, nil) // a store without elections has one node
+			return
+		}
 		if err != nil {
 			if ctx.Err() == nil {
 				s.log().Error("campaign for background jobs failed", "role", s.Role, "err", err)

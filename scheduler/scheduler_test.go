@@ -8,6 +8,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/arcakv/arca/storage"
+	"github.com/arcakv/arca/storage/memory"
 )
 
 // manualTicks is a Tick whose ticks the test sends.
@@ -68,7 +71,7 @@ func (l *lead) Resign(context.Context) error {
 	return nil
 }
 
-func (e *elector) Campaign(ctx context.Context, _ string) (Leadership, error) {
+func (e *elector) Campaign(ctx context.Context, _ string) (storage.Leadership, error) {
 	e.mu.Lock()
 	if !e.held {
 		e.held = true
@@ -147,7 +150,7 @@ func TestOnlyTheLeaderRuns(t *testing.T) {
 func TestLostLeadershipStopsAJobUnderWay(t *testing.T) {
 	e := &elector{}
 	started, stopped := make(chan struct{}, 2), make(chan struct{}, 2)
-	var l Leadership
+	var l storage.Leadership
 	s := &Scheduler{Elector: leaderSpy{e, &l}, Role: "jobs", Tick: newTicks().tick, Jobs: []Job{{Name: "long", Run: func(ctx context.Context) (int, error) {
 		started <- struct{}{}
 		<-ctx.Done()
@@ -165,13 +168,51 @@ func TestLostLeadershipStopsAJobUnderWay(t *testing.T) {
 // leaderSpy records the leadership it hands out.
 type leaderSpy struct {
 	e *elector
-	l *Leadership
+	l *storage.Leadership
 }
 
-func (s leaderSpy) Campaign(ctx context.Context, name string) (Leadership, error) {
+func (s leaderSpy) Campaign(ctx context.Context, name string) (storage.Leadership, error) {
 	l, err := s.e.Campaign(ctx, name)
 	if err == nil && *s.l == nil {
 		*s.l = l
 	}
 	return l, err
+}
+
+// TestOnlyOneNodeRunsOverAStore: two schedulers over one memory store's
+// Elector (as two nodes over one shared store) never run a job at once.
+func TestOnlyOneNodeRunsOverAStore(t *testing.T) {
+	store := memory.New()
+	defer store.Close()
+	var running atomic.Int32
+	ran := make(chan string, 100)
+	mk := func(node string, ticks *manualTicks) *Scheduler {
+		return &Scheduler{Elector: store, Role: "jobs", Tick: ticks.tick, Jobs: []Job{{Name: "j", Run: func(context.Context) (int, error) {
+			if running.Add(1) != 1 {
+				t.Errorf("two nodes ran at once")
+			}
+			defer running.Add(-1)
+			ran <- node
+			return 0, nil
+		}}}}
+	}
+	ta, tb := newTicks(), newTicks()
+	ctxA, stopA := context.WithCancel(context.Background())
+	ctxB, stopB := context.WithCancel(context.Background())
+	defer stopB()
+	doneA := make(chan struct{})
+	go func() { mk("a", ta).Run(ctxA); close(doneA) }()
+	if n := <-ran; n != "a" {
+		t.Fatalf("first round on %s", n)
+	}
+	go mk("b", tb).Run(ctxB)
+	ta.c <- time.Time{}
+	if n := <-ran; n != "a" {
+		t.Fatalf("round on %s while a leads", n)
+	}
+	stopA()
+	<-doneA
+	if n := <-ran; n != "b" {
+		t.Fatalf("after a stopped: %s", n)
+	}
 }

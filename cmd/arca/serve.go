@@ -232,7 +232,7 @@ func startServer(ctx context.Context, o serveOptions) (*Running, error) {
 			return nil, err
 		}
 	}
-	jobs := &scheduler.Scheduler{Every: o.PurgeInterval, Log: log, Jobs: []scheduler.Job{
+	jobs := &scheduler.Scheduler{Every: o.PurgeInterval, Log: log, Elector: app.Store, Role: "background-jobs", Jobs: []scheduler.Job{
 		{Name: "purge soft-deleted objects past retention", Run: app.PurgeExpired},
 		{Name: "rotate keys per their rotation policy", Run: app.RotateDue},
 		{Name: "renew certificates per their lifetime actions", Run: app.RenewDue},
