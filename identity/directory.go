@@ -9,7 +9,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"crypto/x509"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/arcakv/arca"
 	"github.com/arcakv/arca/storage"
+	"github.com/google/uuid"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -83,16 +83,16 @@ type Directory struct {
 	gen atomic.Uint64 // see Generation
 }
 
-// NewUUID returns a random RFC 4122 version 4 UUID from r.
+// NewUUID returns a random RFC 4122 version 4 UUID read from r, in the
+// lower-case 8-4-4-4-12 form Entra uses for object, application and tenant
+// ids. r is a parameter (not crypto/rand) so that tests can make ids
+// deterministic.
 func NewUUID(r io.Reader) (string, error) {
-	var b [16]byte
-	if _, err := io.ReadFull(r, b[:]); err != nil {
+	u, err := uuid.NewRandomFromReader(r)
+	if err != nil {
 		return "", err
 	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:], nil
+	return u.String(), nil
 }
 
 // Tenant returns the tenant, or storage.ErrNotFound before InitTenant.

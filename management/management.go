@@ -20,6 +20,7 @@ import (
 	"github.com/arcakv/arca"
 	"github.com/arcakv/arca/authz"
 	"github.com/arcakv/arca/storage"
+	"github.com/google/uuid"
 )
 
 // Storage keys.
@@ -187,22 +188,14 @@ func wrap(err error) error {
 	return arca.Internal(err)
 }
 
+// newUUID returns a random version 4 UUID read from r (the Service's
+// injectable Rand), for subscription ids and role assignment names.
 func newUUID(r io.Reader) (string, error) {
-	var b [16]byte
-	if _, err := io.ReadFull(r, b[:]); err != nil {
+	u, err := uuid.NewRandomFromReader(r)
+	if err != nil {
 		return "", err
 	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	const hx = "0123456789abcdef"
-	out := make([]byte, 0, 36)
-	for i, c := range b {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			out = append(out, '-')
-		}
-		out = append(out, hx[c>>4], hx[c&15])
-	}
-	return string(out), nil
+	return u.String(), nil
 }
 
 // SubscriptionNotFound is ARM's 404 for an unknown subscription.
@@ -328,7 +321,7 @@ func (s *Service) PutResourceGroup(ctx context.Context, g *ResourceGroup) (creat
 			return err
 		default:
 			if !strings.EqualFold(old.Location, g.Location) {
-				return arca.Errorf(arca.KindInvalid, "InvalidResourceGroupLocation",
+				return arca.Errorf(arca.KindConflict, "InvalidResourceGroupLocation",
 					"Invalid resource group location '%s'. The Resource group already exists in location '%s'.", g.Location, old.Location)
 			}
 			cur.Name, cur.Location, cur.Created = old.Name, old.Location, old.Created

@@ -47,6 +47,9 @@ func (q *armRequest) putGroup(sub *management.Subscription, name string) {
 		if body.Tags == nil {
 			body.Tags = g.Tags
 		}
+		if body.ManagedBy == "" {
+			body.ManagedBy = g.ManagedBy // PATCH keeps what it does not name
+		}
 	}
 	created, g, err := q.s.Management.PutResourceGroup(q.ctx(), &management.ResourceGroup{Subscription: sub.ID, Name: name,
 		Location: strings.ToLower(strings.ReplaceAll(body.Location, " ", "")), Tags: body.Tags, ManagedBy: body.ManagedBy})

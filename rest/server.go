@@ -4,8 +4,6 @@
 package rest
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"log/slog"
 	"net"
 	"net/http"
@@ -20,6 +18,7 @@ import (
 	"github.com/arcakv/arca/audit"
 	"github.com/arcakv/arca/identity"
 	"github.com/arcakv/arca/management"
+	"github.com/google/uuid"
 )
 
 // ServiceVersion is sent in x-ms-keyvault-service-version.
@@ -74,12 +73,9 @@ type Server struct {
 	Log             *slog.Logger
 }
 
-func requestID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
+// requestID returns a fresh x-ms-request-id (and ARM operation id): a
+// random version 4 UUID from crypto/rand, as Azure sends.
+func requestID() string { return uuid.NewString() }
 
 // ServeHTTP dispatches on the Host header. Every answer is held until the
 // request's audit record is written; when it cannot be, the caller gets 503
