@@ -19,10 +19,8 @@ import (
 	"time"
 
 	"github.com/arcakv/arca"
-	"github.com/arcakv/arca/keys"
 	"github.com/arcakv/arca/keystore"
 	"github.com/arcakv/arca/objects"
-	"github.com/arcakv/arca/secrets"
 	"github.com/arcakv/arca/storage"
 )
 
@@ -51,14 +49,43 @@ type Event struct {
 	Contacts                     []arca.Contact
 }
 
+// Managed is what a certificate needs of the service that owns its key
+// (T = arca.KeyVersion, the keys service) or its secret (T =
+// arca.SecretVersion, the secrets service): the lifecycle steps of a
+// certificate-managed object, each run inside the certificate's own
+// transaction, so that a certificate and its key and secret change
+// together or not at all. The steps check before they write (a step that
+// fails has written nothing) and return unwrapped errors, as the objects
+// package's Tx steps do.
+type Managed[T any] interface {
+	// GetManagedTx returns a version (the latest when version is "").
+	GetManagedTx(r storage.Reader, vault *arca.Vault, name, version string) (*T, error)
+	// ManagedExistsTx reports whether name is in use, active or deleted.
+	ManagedExistsTx(r storage.Reader, vault *arca.Vault, name string) (bool, error)
+	// ManagedVersionsTx returns the latest version id and every version.
+	ManagedVersionsTx(r storage.Reader, vault *arca.Vault, name string) (string, []T, error)
+	// PutManagedTx stores v, marked managed, as the latest version.
+	PutManagedTx(tx storage.Tx, vault *arca.Vault, v *T) error
+	// DeleteManagedTx soft-deletes the object, dated now.
+	DeleteManagedTx(tx storage.Tx, vault *arca.Vault, name string, now time.Time) error
+	// RecoverManagedTx recovers the soft-deleted object.
+	RecoverManagedTx(tx storage.Tx, vault *arca.Vault, name string) error
+	// PurgeManagedTx purges the soft-deleted object and its side records.
+	PurgeManagedTx(tx storage.Tx, vault *arca.Vault, name string) error
+	// RestoreManagedTx recreates the object from a backup's versions.
+	RestoreManagedTx(tx storage.Tx, vault *arca.Vault, name, latest string, versions []T) error
+}
+
 // Service implements arca.CertificateService.
 type Service struct {
-	Store   storage.Backend
-	Keys    *keys.Service
-	Secrets *secrets.Service
-	Sealer  secrets.Sealer
-	Clock   arca.Clock
-	Rand    io.Reader
+	Store storage.Backend
+	// Keystore holds the certificates' private keys (the keys service's).
+	Keystore keystore.Keystore
+	Keys     Managed[arca.KeyVersion]
+	Secrets  Managed[arca.SecretVersion]
+	Sealer   objects.Sealer
+	Clock    arca.Clock
+	Rand     io.Reader
 	// CA signs for the "Arca" issuer; nil refuses it.
 	CA CA
 	// VaultURL returns a vault's canonical URL (for the kid of backing secrets).
@@ -72,13 +99,16 @@ var _ arca.CertificateService = (*Service)(nil)
 
 const backupAAD = "arca/backup/certificate/v1"
 
-// New returns a Service over store (the encryption barrier).
-func New(store storage.Backend, k *keys.Service, s *secrets.Service, sealer secrets.Sealer, clock arca.Clock, random io.Reader) *Service {
+// New returns a Service over store (the encryption barrier). ks holds the
+// private keys; k and sec are the keys and secrets services, over the same
+// store.
+func New(store storage.Backend, ks keystore.Keystore, k Managed[arca.KeyVersion], sec Managed[arca.SecretVersion], sealer objects.Sealer, clock arca.Clock, random io.Reader) *Service {
 	if random == nil {
 		random = rand.Reader
 	}
-	return &Service{Store: store, Keys: k, Secrets: s, Sealer: sealer, Clock: clock, Rand: random,
-		c: objects.Collection[arca.CertificateVersion, *arca.CertificateVersion]{Store: store, Clock: clock, Prefix: "c", Noun: "Certificate"}}
+	return &Service{Store: store, Keystore: ks, Keys: k, Secrets: sec, Sealer: sealer, Clock: clock, Rand: random,
+		c: objects.Collection[arca.CertificateVersion, *arca.CertificateVersion]{Store: store, Clock: clock, Prefix: "c", Noun: "Certificate",
+			Side: PurgeSideRecords}}
 }
 
 func checkName(name string) error {
@@ -105,18 +135,24 @@ func PurgeSideRecords(tx storage.Tx, vault, name string) error {
 func opKey(v *arca.Vault, n string) string   { return "co/" + lower(v.Name) + "/" + lower(n) }
 func noteKey(v *arca.Vault, n string) string { return "cn/" + lower(v.Name) + "/" + lower(n) }
 
+// getTx decodes the value under key into out and reports whether it exists.
+func getTx(r storage.Reader, key string, out any) (bool, error) {
+	b, err := r.Get(key)
+	if errors.Is(err, storage.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return true, json.Unmarshal(b, out)
+}
+
 func (s *Service) get(ctx context.Context, key string, out any) (bool, error) {
 	var found bool
 	err := s.Store.View(ctx, func(r storage.Reader) error {
-		b, err := r.Get(key)
-		if errors.Is(err, storage.ErrNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		found = true
-		return json.Unmarshal(b, out)
+		var err error
+		found, err = getTx(r, key, out)
+		return err
 	})
 	return found, objects.Wrap(err)
 }
@@ -129,24 +165,34 @@ func (s *Service) put(ctx context.Context, key string, v any) error {
 	return objects.Wrap(s.Store.Update(ctx, func(tx storage.Tx) error { return tx.Put(key, b) }))
 }
 
-func (s *Service) del(ctx context.Context, keys ...string) error {
-	return objects.Wrap(s.Store.Update(ctx, func(tx storage.Tx) error {
-		for _, k := range keys {
-			if err := tx.Delete(k); err != nil {
-				return err
-			}
-		}
-		return nil
-	}))
+// update runs fn as one transaction: one domain change.
+func (s *Service) update(ctx context.Context, fn func(storage.Tx) error) error {
+	return objects.Wrap(s.Store.Update(ctx, fn))
 }
 
-func (s *Service) policy(ctx context.Context, vault *arca.Vault, name string) (*arca.CertificatePolicy, error) {
+// view runs fn in one consistent snapshot.
+func (s *Service) view(ctx context.Context, fn func(storage.Reader) error) error {
+	return objects.Wrap(s.Store.View(ctx, fn))
+}
+
+// policyTx returns a name's stored policy, nil without one.
+func policyTx(r storage.Reader, vault *arca.Vault, name string) (*arca.CertificatePolicy, error) {
 	var p arca.CertificatePolicy
-	ok, err := s.get(ctx, policyKey(vault, name), &p)
+	ok, err := getTx(r, policyKey(vault, name), &p)
 	if err != nil || !ok {
 		return nil, err
 	}
 	return &p, nil
+}
+
+func (s *Service) policy(ctx context.Context, vault *arca.Vault, name string) (*arca.CertificatePolicy, error) {
+	var p *arca.CertificatePolicy
+	err := s.view(ctx, func(r storage.Reader) error {
+		var err error
+		p, err = policyTx(r, vault, name)
+		return err
+	})
+	return p, err
 }
 
 func (s *Service) bundle(ctx context.Context, vault *arca.Vault, cv *arca.CertificateVersion) (*arca.CertificateBundle, error) {
@@ -174,7 +220,11 @@ func (s *Service) GetCertificate(ctx context.Context, vault *arca.Vault, name, v
 	}
 	cv, err := s.c.Get(ctx, vault, name, version)
 	if arca.KindOf(err) == arca.KindNotFound {
-		if pending, perr := s.pendingVersion(ctx, vault, name); perr == nil && pending != nil && (version == "" || strings.EqualFold(version, pending.Version)) {
+		pending, perr := s.pendingVersion(ctx, vault, name)
+		if perr != nil {
+			return nil, perr
+		}
+		if pending != nil && (version == "" || strings.EqualFold(version, pending.Version)) {
 			return s.bundle(ctx, vault, pending)
 		}
 	}
@@ -191,12 +241,24 @@ func (s *Service) GetCertificate(ctx context.Context, vault *arca.Vault, name, v
 // polling.
 func (s *Service) pendingVersion(ctx context.Context, vault *arca.Vault, name string) (*arca.CertificateVersion, error) {
 	var rec opRecord
-	ok, err := s.get(ctx, opKey(vault, name), &rec)
-	if err != nil || !ok || rec.Op.Status == arca.OpCompleted {
+	var pending bool
+	err := s.view(ctx, func(r storage.Reader) error {
+		ok, err := getTx(r, opKey(vault, name), &rec)
+		if err != nil || !ok || rec.Op.Status == arca.OpCompleted {
+			return err
+		}
+		_, err = s.c.LatestTx(r, vault, name)
+		if err == nil {
+			return nil // an existing certificate is renewing: its latest version stands
+		}
+		if arca.KindOf(err) != arca.KindNotFound {
+			return err
+		}
+		pending = true
+		return nil
+	})
+	if err != nil || !pending {
 		return nil, err
-	}
-	if _, err := s.c.Latest(ctx, vault, name); err == nil {
-		return nil, nil // an existing certificate is renewing: its latest version stands
 	}
 	disabled := false
 	cv := &arca.CertificateVersion{Name: rec.Op.Name, Version: rec.Op.Version, Attributes: arca.Attributes{Enabled: &disabled}, Tags: rec.Tags}
@@ -219,7 +281,7 @@ func (s *Service) UpdateCertificate(ctx context.Context, vault *arca.Vault, name
 	if version != "" && !arca.ValidVersion(version) {
 		return nil, s.c.NotFound(name + "/" + version)
 	}
-	if err := secrets.CheckTags(u.Tags); err != nil {
+	if err := objects.CheckTags(u.Tags); err != nil {
 		return nil, err
 	}
 	if u.Policy != nil {
@@ -228,26 +290,34 @@ func (s *Service) UpdateCertificate(ctx context.Context, vault *arca.Vault, name
 		}
 	}
 	now := s.Clock.Now().Unix()
-	cv, err := s.c.Modify(ctx, vault, name, version, false, func(cv *arca.CertificateVersion) error {
-		if u.Tags != nil {
-			cv.Tags = u.Tags
-			if len(u.Tags) == 0 {
-				cv.Tags = nil
+	var b arca.CertificateBundle
+	err := s.update(ctx, func(tx storage.Tx) error {
+		cv, err := s.c.ModifyTx(tx, vault, name, version, false, func(cv *arca.CertificateVersion) error {
+			if u.Tags != nil {
+				cv.Tags = u.Tags
+				if len(u.Tags) == 0 {
+					cv.Tags = nil
+				}
 			}
+			u.Attr.Apply(&cv.Attributes)
+			cv.Attributes.Updated = now
+			return nil
+		})
+		if err != nil {
+			return err
 		}
-		u.Attr.Apply(&cv.Attributes)
-		cv.Attributes.Updated = now
-		return nil
+		b.CertificateVersion = *cv
+		if u.Policy != nil {
+			b.Policy, err = s.updatePolicyTx(tx, vault, name, *u.Policy, now)
+		} else {
+			b.Policy, err = policyTx(tx, vault, name)
+		}
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	if u.Policy != nil {
-		if _, err := s.UpdateCertificatePolicy(ctx, vault, name, *u.Policy); err != nil {
-			return nil, err
-		}
-	}
-	return s.bundle(ctx, vault, cv)
+	return &b, nil
 }
 
 // ListCertificates implements arca.CertificateService. With includePending,
@@ -299,30 +369,67 @@ func (s *Service) GetCertificatePolicy(ctx context.Context, vault *arca.Vault, n
 	if err := checkName(name); err != nil {
 		return nil, err
 	}
-	p, err := s.policy(ctx, vault, name)
+	var p *arca.CertificatePolicy
+	err := s.view(ctx, func(r storage.Reader) error {
+		var err error
+		p, err = s.knownPolicyTx(r, vault, name)
+		return err
+	})
+	return p, err
+}
+
+// knownPolicyTx returns the policy of name, which must be an active
+// certificate or have an operation.
+func (s *Service) knownPolicyTx(r storage.Reader, vault *arca.Vault, name string) (*arca.CertificatePolicy, error) {
+	p, err := policyTx(r, vault, name)
 	if err != nil {
 		return nil, err
 	}
-	if p == nil || !s.knownName(ctx, vault, name) {
+	if p == nil {
+		return nil, s.c.NotFound(name)
+	}
+	if known, err := s.knownNameTx(r, vault, name); err != nil {
+		return nil, err
+	} else if !known {
 		return nil, s.c.NotFound(name)
 	}
 	return p, nil
 }
 
-// knownName reports whether name is an active certificate or has a pending operation.
-func (s *Service) knownName(ctx context.Context, vault *arca.Vault, name string) bool {
-	if _, err := s.c.Latest(ctx, vault, name); err == nil {
-		return true
+// knownNameTx reports whether name is an active certificate or has an operation.
+func (s *Service) knownNameTx(r storage.Reader, vault *arca.Vault, name string) (bool, error) {
+	if _, err := s.c.LatestTx(r, vault, name); err == nil {
+		return true, nil
+	} else if arca.KindOf(err) != arca.KindNotFound {
+		return false, err
 	}
-	var rec opRecord
-	ok, _ := s.get(ctx, opKey(vault, name), &rec)
-	return ok
+	if _, err := r.Get(opKey(vault, name)); err == nil {
+		return true, nil
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return false, err
+	}
+	return false, nil
 }
 
 // UpdateCertificatePolicy implements arca.CertificateService: members the
 // update sets replace the stored ones.
 func (s *Service) UpdateCertificatePolicy(ctx context.Context, vault *arca.Vault, name string, u arca.CertificatePolicy) (*arca.CertificatePolicy, error) {
-	p, err := s.GetCertificatePolicy(ctx, vault, name)
+	if err := checkName(name); err != nil {
+		return nil, err
+	}
+	now := s.Clock.Now().Unix()
+	var p *arca.CertificatePolicy
+	err := s.update(ctx, func(tx storage.Tx) error {
+		var err error
+		p, err = s.updatePolicyTx(tx, vault, name, u, now)
+		return err
+	})
+	return p, err
+}
+
+// updatePolicyTx merges u into the stored policy of name.
+func (s *Service) updatePolicyTx(tx storage.Tx, vault *arca.Vault, name string, u arca.CertificatePolicy, now int64) (*arca.CertificatePolicy, error) {
+	p, err := s.knownPolicyTx(tx, vault, name)
 	if err != nil {
 		return nil, err
 	}
@@ -333,33 +440,44 @@ func (s *Service) UpdateCertificatePolicy(ctx context.Context, vault *arca.Vault
 	if err := checkPolicy(p, false); err != nil {
 		return nil, err
 	}
-	p.Attributes.Updated = s.Clock.Now().Unix()
-	if err := s.put(ctx, policyKey(vault, name), p); err != nil {
+	p.Attributes.Updated = now
+	if err := storage.PutJSON(tx, policyKey(vault, name), p); err != nil {
 		return nil, err
 	}
 	return p, nil
 }
 
 // DeleteCertificate implements arca.CertificateService: a soft delete of the
-// certificate and its key and secret.
+// certificate and its key and secret (with the same dates), and the end of
+// its operation, in one transaction.
 func (s *Service) DeleteCertificate(ctx context.Context, vault *arca.Vault, name string) (*arca.DeletedCertificate, error) {
 	if err := checkName(name); err != nil {
 		return nil, err
 	}
-	d, err := s.c.Delete(ctx, vault, name, false)
+	now := s.Clock.Now()
+	var out arca.DeletedCertificate
+	err := s.update(ctx, func(tx storage.Tx) error {
+		d, err := s.c.DeleteTx(tx, vault, name, false, now)
+		if err != nil {
+			return err
+		}
+		if err := ignoreNotFound(s.Keys.DeleteManagedTx(tx, vault, name, now)); err != nil {
+			return err
+		}
+		if err := ignoreNotFound(s.Secrets.DeleteManagedTx(tx, vault, name, now)); err != nil {
+			return err
+		}
+		if err := tx.Delete(opKey(vault, name)); err != nil {
+			return err
+		}
+		p, err := policyTx(tx, vault, name)
+		out = arca.DeletedCertificate{CertificateBundle: arca.CertificateBundle{CertificateVersion: d.Item, Policy: p}, Deletion: d.Deletion}
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	if err := ignoreNotFound(s.Keys.DeleteManaged(ctx, vault, name)); err != nil {
-		return nil, err
-	}
-	if err := ignoreNotFound(s.Secrets.DeleteManaged(ctx, vault, name)); err != nil {
-		return nil, err
-	}
-	if err := s.del(ctx, opKey(vault, name)); err != nil {
-		return nil, err
-	}
-	return s.deleted(ctx, vault, d)
+	return &out, nil
 }
 
 func (s *Service) deleted(ctx context.Context, vault *arca.Vault, d *objects.Deleted[arca.CertificateVersion]) (*arca.DeletedCertificate, error) {
@@ -392,40 +510,50 @@ func (s *Service) ListDeletedCertificates(ctx context.Context, vault *arca.Vault
 	return out, err
 }
 
-// RecoverCertificate implements arca.CertificateService (with its key and secret).
+// RecoverCertificate implements arca.CertificateService (with its key and
+// secret, in one transaction).
 func (s *Service) RecoverCertificate(ctx context.Context, vault *arca.Vault, name string) (*arca.CertificateBundle, error) {
 	if err := checkName(name); err != nil {
 		return nil, err
 	}
-	cv, err := s.c.Recover(ctx, vault, name)
+	var b arca.CertificateBundle
+	err := s.update(ctx, func(tx storage.Tx) error {
+		cv, err := s.c.RecoverTx(tx, vault, name)
+		if err != nil {
+			return err
+		}
+		if err := ignoreNotFound(s.Keys.RecoverManagedTx(tx, vault, name)); err != nil {
+			return err
+		}
+		if err := ignoreNotFound(s.Secrets.RecoverManagedTx(tx, vault, name)); err != nil {
+			return err
+		}
+		p, err := policyTx(tx, vault, name)
+		b = arca.CertificateBundle{CertificateVersion: *cv, Policy: p}
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	if err := ignoreNotFound(s.Keys.RecoverManaged(ctx, vault, name)); err != nil {
-		return nil, err
-	}
-	if err := ignoreNotFound(s.Secrets.RecoverManaged(ctx, vault, name)); err != nil {
-		return nil, err
-	}
-	return s.bundle(ctx, vault, cv)
+	return &b, nil
 }
 
-// PurgeCertificate implements arca.CertificateService (with its key, secret
-// and policy).
+// PurgeCertificate implements arca.CertificateService: the certificate, its
+// key and secret, its policy, operation and lifetime-action marker go in
+// one transaction.
 func (s *Service) PurgeCertificate(ctx context.Context, vault *arca.Vault, name string) error {
 	if err := checkName(name); err != nil {
 		return err
 	}
-	if err := s.c.Purge(ctx, vault, name); err != nil {
-		return err
-	}
-	if err := ignoreNotFound(s.Keys.PurgeManaged(ctx, vault, name)); err != nil {
-		return err
-	}
-	if err := ignoreNotFound(s.Secrets.PurgeManaged(ctx, vault, name)); err != nil {
-		return err
-	}
-	return s.del(ctx, policyKey(vault, name), opKey(vault, name), noteKey(vault, name))
+	return s.update(ctx, func(tx storage.Tx) error {
+		if err := s.c.PurgeTx(tx, vault, name); err != nil { // with PurgeSideRecords
+			return err
+		}
+		if err := ignoreNotFound(s.Keys.PurgeManagedTx(tx, vault, name)); err != nil {
+			return err
+		}
+		return ignoreNotFound(s.Secrets.PurgeManagedTx(tx, vault, name))
+	})
 }
 
 type backup struct {
@@ -445,27 +573,34 @@ func malformedBackup() error {
 }
 
 // BackupCertificate implements arca.CertificateService: one sealed blob with
-// the certificate's, key's and secret's versions and the policy.
+// the certificate's, key's and secret's versions and the policy, read from
+// one snapshot.
 func (s *Service) BackupCertificate(ctx context.Context, vault *arca.Vault, name string) ([]byte, error) {
 	if err := checkName(name); err != nil {
 		return nil, err
 	}
-	hname, latest, versions, err := s.c.AllVersions(ctx, vault, name)
+	b := backup{Kind: "certificate"}
+	err := s.view(ctx, func(r storage.Reader) error {
+		var err error
+		if b.Name, b.Latest, b.Versions, err = s.c.AllVersionsTx(r, vault, name); err != nil {
+			return err
+		}
+		if b.Policy, err = policyTx(r, vault, name); err != nil {
+			return err
+		}
+		if b.KeyLatest, b.Keys, err = s.Keys.ManagedVersionsTx(r, vault, name); ignoreNotFound(err) != nil {
+			return err
+		}
+		if b.SecretLatest, b.Secrets, err = s.Secrets.ManagedVersionsTx(r, vault, name); ignoreNotFound(err) != nil {
+			return err
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	if len(versions) > secrets.MaxBackupVersions {
-		return nil, badParam("Backup is not allowed for objects with more than %d versions.", secrets.MaxBackupVersions)
-	}
-	b := backup{Kind: "certificate", Name: hname, Latest: latest, Versions: versions}
-	if b.Policy, err = s.policy(ctx, vault, name); err != nil {
-		return nil, err
-	}
-	if _, b.KeyLatest, b.Keys, err = s.Keys.ManagedVersions(ctx, vault, name); ignoreNotFound(err) != nil {
-		return nil, err
-	}
-	if _, b.SecretLatest, b.Secrets, err = s.Secrets.ManagedVersions(ctx, vault, name); ignoreNotFound(err) != nil {
-		return nil, err
+	if len(b.Versions) > objects.MaxBackupVersions {
+		return nil, badParam("Backup is not allowed for objects with more than %d versions.", objects.MaxBackupVersions)
 	}
 	plain, err := json.Marshal(&b)
 	if err != nil {
@@ -509,44 +644,49 @@ func (s *Service) RestoreCertificate(ctx context.Context, vault *arca.Vault, blo
 			return nil, malformedBackup()
 		}
 	}
-	if _, err := s.c.Latest(ctx, vault, b.Name); err == nil {
-		return nil, conflict(b.Name)
-	}
-	if _, err := s.c.GetDeleted(ctx, vault, b.Name); err == nil {
-		return nil, conflict(b.Name)
-	}
-	if ok, err := s.Keys.ManagedExists(ctx, vault, b.Name); err != nil || ok && len(b.Keys) > 0 {
-		if err != nil {
-			return nil, err
+	var out arca.CertificateBundle
+	err = s.update(ctx, func(tx storage.Tx) error {
+		if used, err := s.c.ExistsTx(tx, vault, b.Name); err != nil {
+			return err
+		} else if used {
+			return conflict(b.Name)
 		}
-		return nil, conflict(b.Name)
-	}
-	if ok, err := s.Secrets.ManagedExists(ctx, vault, b.Name); err != nil || ok && len(b.Secrets) > 0 {
-		if err != nil {
-			return nil, err
+		if used, err := s.Keys.ManagedExistsTx(tx, vault, b.Name); err != nil {
+			return err
+		} else if used && len(b.Keys) > 0 {
+			return conflict(b.Name)
 		}
-		return nil, conflict(b.Name)
-	}
-	cv, err := s.c.Restore(ctx, vault, b.Name, b.Latest, b.Versions)
+		if used, err := s.Secrets.ManagedExistsTx(tx, vault, b.Name); err != nil {
+			return err
+		} else if used && len(b.Secrets) > 0 {
+			return conflict(b.Name)
+		}
+		cv, err := s.c.RestoreTx(tx, vault, b.Name, b.Latest, b.Versions)
+		if err != nil {
+			return err
+		}
+		if len(b.Keys) > 0 {
+			if err := s.Keys.RestoreManagedTx(tx, vault, b.Name, b.KeyLatest, b.Keys); err != nil {
+				return err
+			}
+		}
+		if len(b.Secrets) > 0 {
+			if err := s.Secrets.RestoreManagedTx(tx, vault, b.Name, b.SecretLatest, b.Secrets); err != nil {
+				return err
+			}
+		}
+		if b.Policy != nil {
+			if err := storage.PutJSON(tx, policyKey(vault, b.Name), b.Policy); err != nil {
+				return err
+			}
+		}
+		out = arca.CertificateBundle{CertificateVersion: *cv, Policy: b.Policy}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	if len(b.Keys) > 0 {
-		if err := s.Keys.RestoreManaged(ctx, vault, b.Name, b.KeyLatest, b.Keys); err != nil {
-			return nil, err
-		}
-	}
-	if len(b.Secrets) > 0 {
-		if err := s.Secrets.RestoreManaged(ctx, vault, b.Name, b.SecretLatest, b.Secrets); err != nil {
-			return nil, err
-		}
-	}
-	if b.Policy != nil {
-		if err := s.put(ctx, policyKey(vault, b.Name), b.Policy); err != nil {
-			return nil, err
-		}
-	}
-	return s.bundle(ctx, vault, cv)
+	return &out, nil
 }
 
 func newVersion(r io.Reader) (string, error) {
@@ -557,10 +697,5 @@ func newVersion(r io.Reader) (string, error) {
 	return hex.EncodeToString(b), nil
 }
 
-func requestID(r io.Reader) string {
-	v, _ := newVersion(r)
-	return v
-}
-
 // ks is the keystore holding certificate keys.
-func (s *Service) ks() keystore.Keystore { return s.Keys.Keystore }
+func (s *Service) ks() keystore.Keystore { return s.Keystore }

@@ -12,7 +12,8 @@ import (
 
 	"github.com/arcakv/arca"
 	"github.com/arcakv/arca/keystore"
-	"github.com/arcakv/arca/secrets"
+	"github.com/arcakv/arca/objects"
+	"github.com/arcakv/arca/storage"
 )
 
 // opRecord is a stored certificate operation and, while it is pending, the
@@ -65,7 +66,16 @@ func (s *Service) newKey(ctx context.Context, vault *arca.Vault, name string, p 
 		return nil, badParam("Key type %s is not supported by a %s vault: HSM-protected keys require the premium SKU.", k.Kty, vault.SKU)
 	}
 	if k.ReuseKey != nil && *k.ReuseKey {
-		if kv, err := s.Keys.GetManaged(ctx, vault, name, ""); err == nil && kv.Managed && strings.TrimSuffix(kv.Key.Kty, "-HSM") == base && (base != "EC" || kv.Key.Crv == k.Curve) {
+		var kv *arca.KeyVersion
+		err := s.view(ctx, func(r storage.Reader) error {
+			var err error
+			kv, err = s.Keys.GetManagedTx(r, vault, name, "")
+			return ignoreNotFound(err)
+		})
+		if err != nil {
+			return nil, err
+		}
+		if kv != nil && kv.Managed && strings.TrimSuffix(kv.Key.Kty, "-HSM") == base && (base != "EC" || kv.Key.Crv == k.Curve) {
 			return &keystore.Key{Material: kv.Material, Public: keystore.PublicJWK{Kty: base, N: kv.Key.N, E: kv.Key.E, Crv: kv.Key.Crv, X: kv.Key.X, Y: kv.Key.Y}}, nil
 		}
 	}
@@ -94,7 +104,7 @@ func (s *Service) CreateCertificate(ctx context.Context, vault *arca.Vault, name
 	if err := s.deletedConflict(ctx, vault, name); err != nil {
 		return nil, err
 	}
-	if err := secrets.CheckTags(in.Tags); err != nil {
+	if err := objects.CheckTags(in.Tags); err != nil {
 		return nil, err
 	}
 	var p *arca.CertificatePolicy
@@ -104,11 +114,16 @@ func (s *Service) CreateCertificate(ctx context.Context, vault *arca.Vault, name
 			return nil, err
 		}
 	} else {
-		old, err := s.policy(ctx, vault, name)
+		var old *arca.CertificatePolicy
+		err := s.view(ctx, func(r storage.Reader) error {
+			var err error
+			old, err = s.knownPolicyTx(r, vault, name)
+			return ignoreNotFound(err)
+		})
 		if err != nil {
 			return nil, err
 		}
-		if old == nil || !s.knownName(ctx, vault, name) {
+		if old == nil {
 			return nil, badParam("Property policy is required: certificate %s has no policy.", name)
 		}
 		p = old
@@ -116,11 +131,8 @@ func (s *Service) CreateCertificate(ctx context.Context, vault *arca.Vault, name
 			return nil, err
 		}
 	}
-	var rec opRecord
-	if ok, err := s.get(ctx, opKey(vault, name), &rec); err != nil {
+	if err := s.view(ctx, func(r storage.Reader) error { return opInProgressTx(r, vault, name) }); err != nil {
 		return nil, err
-	} else if ok && rec.Op.Status == arca.OpInProgress {
-		return nil, arca.Errorf(arca.KindConflict, "Conflict", "There is a pending certificate operation for %s; cancel or delete it first.", name)
 	}
 	op, err := s.issue(ctx, vault, name, p, in.Enabled, in.Tags, in.PreserveCertOrder)
 	if err != nil {
@@ -135,7 +147,21 @@ func (s *Service) CreateCertificate(ctx context.Context, vault *arca.Vault, name
 	return &created, nil
 }
 
-// issue starts (and for Self and Arca, finishes) a new version under p.
+// opInProgressTx refuses a name whose operation is in progress.
+func opInProgressTx(r storage.Reader, vault *arca.Vault, name string) error {
+	var rec opRecord
+	if ok, err := getTx(r, opKey(vault, name), &rec); err != nil {
+		return err
+	} else if ok && rec.Op.Status == arca.OpInProgress {
+		return arca.Errorf(arca.KindConflict, "Conflict", "There is a pending certificate operation for %s; cancel or delete it first.", name)
+	}
+	return nil
+}
+
+// issue starts (and for Self and Arca, finishes) a new version under p. The
+// key is created and the certificate signed first; then the policy, the
+// key, secret and certificate versions and the operation are stored in one
+// transaction.
 func (s *Service) issue(ctx context.Context, vault *arca.Vault, name string, p *arca.CertificatePolicy, enabled *bool, tags map[string]string, preserve bool) (*arca.CertificateOperation, error) {
 	kind, err := s.issuer(ctx, vault, p.Issuer.Name)
 	if err != nil {
@@ -155,19 +181,21 @@ func (s *Service) issue(ctx context.Context, vault *arca.Vault, name string, p *
 	if err != nil {
 		return nil, err
 	}
-	ver, err := secrets.NewVersion(s.Clock.Now(), s.Rand)
+	ver, err := objects.NewVersion(s.Clock.Now(), s.Rand)
+	if err != nil {
+		return nil, err
+	}
+	reqID, err := newVersion(s.Rand)
 	if err != nil {
 		return nil, err
 	}
 	op := arca.CertificateOperation{Name: name, Version: ver, Issuer: *p.Issuer, CSR: req, Status: arca.OpInProgress,
-		StatusDetails: pendingDetails, PreserveCertOrder: preserve, RequestID: requestID(s.Rand)}
+		StatusDetails: pendingDetails, PreserveCertOrder: preserve, RequestID: reqID}
 	if enabled == nil && p.Attributes != nil {
 		enabled = p.Attributes.Enabled
 	}
-	if err := s.put(ctx, policyKey(vault, name), p); err != nil {
-		return nil, err
-	}
 	rec := opRecord{Op: op, Policy: p, Key: key, Enabled: enabled, Tags: tags}
+	var n *newVersions
 	if kind != kindManual {
 		tmpl, err := template(p, now)
 		if err != nil {
@@ -185,22 +213,60 @@ func (s *Service) issue(ctx context.Context, vault *arca.Vault, name string, p *
 		if err != nil {
 			return nil, mapSignErr(err)
 		}
-		if _, err := s.store(ctx, vault, name, ver, key, p, der, chain, enabled, tags, preserve); err != nil {
+		if n, err = s.prepare(ctx, vault, name, ver, key, p, der, chain, enabled, tags, preserve); err != nil {
 			return nil, err
 		}
 		rec.Op.Status, rec.Op.StatusDetails, rec.Op.Target = arca.OpCompleted, "The certificate has been issued.", true
 		rec.Key = nil
 	}
-	if err := s.put(ctx, opKey(vault, name), &rec); err != nil {
+	err = s.update(ctx, func(tx storage.Tx) error {
+		if err := deletedConflictTx(tx, &s.c, vault, name); err != nil {
+			return err
+		}
+		if err := opInProgressTx(tx, vault, name); err != nil {
+			return err
+		}
+		if err := storage.PutJSON(tx, policyKey(vault, name), p); err != nil {
+			return err
+		}
+		if n != nil {
+			if err := s.putTx(tx, vault, n); err != nil {
+				return err
+			}
+		}
+		return storage.PutJSON(tx, opKey(vault, name), &rec)
+	})
+	if err != nil {
 		return nil, err
 	}
 	return &rec.Op, nil
 }
 
-// store writes a new version of the key, the secret and the certificate.
-// chain holds the other certificates (DER) in the order to keep.
-func (s *Service) store(ctx context.Context, vault *arca.Vault, name, ver string, key *keystore.Key, p *arca.CertificatePolicy,
-	der []byte, chain [][]byte, enabled *bool, tags map[string]string, preserve bool) (*arca.CertificateVersion, error) {
+// newVersions is a new version of a certificate with its key and secret,
+// built before the transaction that stores them.
+type newVersions struct {
+	kv *arca.KeyVersion
+	sv *arca.SecretVersion
+	cv *arca.CertificateVersion
+}
+
+// putTx stores a new version of the key, the secret and the certificate.
+func (s *Service) putTx(tx storage.Tx, vault *arca.Vault, n *newVersions) error {
+	if err := s.Keys.PutManagedTx(tx, vault, n.kv); err != nil {
+		return err
+	}
+	if err := s.Secrets.PutManagedTx(tx, vault, n.sv); err != nil {
+		return err
+	}
+	return s.c.AddVersionTx(tx, vault, n.cv, false)
+}
+
+// prepare builds a new version of the key, the secret and the certificate
+// (the keystore exports the key for the secret here, outside any
+// transaction). chain holds the other certificates (DER) in the order to
+// keep.
+func (s *Service) prepare(ctx context.Context, vault *arca.Vault, name, ver string, key *keystore.Key, p *arca.CertificatePolicy,
+	der []byte, chain [][]byte, enabled *bool, tags map[string]string, preserve bool) (*newVersions, error) {
 	leaf, err := x509.ParseCertificate(der)
 	if err != nil {
 		return nil, badParam("The X.509 certificate content is not valid: %v", err)
@@ -224,7 +290,7 @@ func (s *Service) store(ctx context.Context, vault *arca.Vault, name, ver string
 	if kty == "" {
 		kty = key.Public.Kty
 	}
-	kv := &arca.KeyVersion{Name: name, Version: ver, Material: key.Material, Attributes: attrs, Tags: tags,
+	kv := &arca.KeyVersion{Name: name, Version: ver, Material: key.Material, Attributes: attrs, Tags: tags, Managed: true,
 		Key: arca.JSONWebKey{Kty: kty, KeyOps: keyOps(key.Public.Kty, p), N: key.Public.N, E: key.Public.E, Crv: key.Public.Crv, X: key.Public.X, Y: key.Public.Y}}
 	if strings.HasSuffix(kty, "-HSM") {
 		kv.HSMPlatform = "2"
@@ -245,22 +311,13 @@ func (s *Service) store(ctx context.Context, vault *arca.Vault, name, ver string
 		return nil, err
 	}
 	kid := "keys/" + name + "/" + ver
-	sv := &arca.SecretVersion{Name: name, Version: ver, Value: value, ContentType: &ct, Attributes: attrs, Tags: tags}
+	sv := &arca.SecretVersion{Name: name, Version: ver, Value: value, ContentType: &ct, Attributes: attrs, Tags: tags, Managed: true}
 	if s.VaultURL != nil {
 		sv.KeyID = s.VaultURL(vault.Name) + "/" + kid
 	}
 	cv := &arca.CertificateVersion{Name: name, Version: ver, CER: der, Chain: chain, ContentType: ct, Attributes: attrs, Tags: tags,
 		PreserveCertOrder: preserve, KeyID: kid, SecretID: "secrets/" + name + "/" + ver}
-	if err := s.Keys.PutManaged(ctx, vault, kv); err != nil {
-		return nil, err
-	}
-	if err := s.Secrets.PutManaged(ctx, vault, sv); err != nil {
-		return nil, err
-	}
-	if err := s.c.AddVersion(ctx, vault, cv, false); err != nil {
-		return nil, err
-	}
-	return cv, nil
+	return &newVersions{kv: kv, sv: sv, cv: cv}, nil
 }
 
 // keyOps derives the key's operations from the policy's key usage.
@@ -297,12 +354,9 @@ func keyOps(kty string, p *arca.CertificatePolicy) []string {
 	return ops
 }
 
-func (s *Service) loadOp(ctx context.Context, vault *arca.Vault, name string) (*opRecord, error) {
-	if err := checkName(name); err != nil {
-		return nil, err
-	}
+func loadOpTx(r storage.Reader, vault *arca.Vault, name string) (*opRecord, error) {
 	var rec opRecord
-	ok, err := s.get(ctx, opKey(vault, name), &rec)
+	ok, err := getTx(r, opKey(vault, name), &rec)
 	if err != nil {
 		return nil, err
 	}
@@ -310,6 +364,19 @@ func (s *Service) loadOp(ctx context.Context, vault *arca.Vault, name string) (*
 		return nil, arca.Errorf(arca.KindNotFound, "PendingCertificateNotFound", "Pending certificate not found: %s", name)
 	}
 	return &rec, nil
+}
+
+func (s *Service) loadOp(ctx context.Context, vault *arca.Vault, name string) (*opRecord, error) {
+	if err := checkName(name); err != nil {
+		return nil, err
+	}
+	var rec *opRecord
+	err := s.view(ctx, func(r storage.Reader) error {
+		var err error
+		rec, err = loadOpTx(r, vault, name)
+		return err
+	})
+	return rec, err
 }
 
 // GetCertificateOperation implements arca.CertificateService.
@@ -337,36 +404,53 @@ func errNotInProgress() error {
 // an operation cancelled on request therefore accepts further updates
 // unchanged (idempotent), while one whose issuance finished does not.
 func (s *Service) UpdateCertificateOperation(ctx context.Context, vault *arca.Vault, name string, cancel bool) (*arca.CertificateOperation, error) {
-	rec, err := s.loadOp(ctx, vault, name)
+	if err := checkName(name); err != nil {
+		return nil, err
+	}
+	var op arca.CertificateOperation
+	err := s.update(ctx, func(tx storage.Tx) error {
+		rec, err := loadOpTx(tx, vault, name)
+		if err != nil {
+			return err
+		}
+		op = rec.Op
+		switch {
+		case rec.Op.Status == arca.OpCancelled && rec.Op.CancellationRequested:
+			return nil
+		case rec.Op.Status != arca.OpInProgress:
+			return errNotInProgress()
+		case !cancel:
+			return nil
+		}
+		rec.Op.CancellationRequested = true
+		rec.Op.Status, rec.Op.StatusDetails, rec.Key = arca.OpCancelled, "The certificate operation was cancelled.", nil
+		op = rec.Op
+		return storage.PutJSON(tx, opKey(vault, name), rec)
+	})
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case rec.Op.Status == arca.OpCancelled && rec.Op.CancellationRequested:
-		return &rec.Op, nil
-	case rec.Op.Status != arca.OpInProgress:
-		return nil, errNotInProgress()
-	case !cancel:
-		return &rec.Op, nil
-	}
-	rec.Op.CancellationRequested = true
-	rec.Op.Status, rec.Op.StatusDetails, rec.Key = arca.OpCancelled, "The certificate operation was cancelled.", nil
-	if err := s.put(ctx, opKey(vault, name), rec); err != nil {
-		return nil, err
-	}
-	return &rec.Op, nil
+	return &op, nil
 }
 
 // DeleteCertificateOperation implements arca.CertificateService.
 func (s *Service) DeleteCertificateOperation(ctx context.Context, vault *arca.Vault, name string) (*arca.CertificateOperation, error) {
-	rec, err := s.loadOp(ctx, vault, name)
+	if err := checkName(name); err != nil {
+		return nil, err
+	}
+	var op arca.CertificateOperation
+	err := s.update(ctx, func(tx storage.Tx) error {
+		rec, err := loadOpTx(tx, vault, name)
+		if err != nil {
+			return err
+		}
+		op = rec.Op
+		return tx.Delete(opKey(vault, name))
+	})
 	if err != nil {
 		return nil, err
 	}
-	if err := s.del(ctx, opKey(vault, name)); err != nil {
-		return nil, err
-	}
-	return &rec.Op, nil
+	return &op, nil
 }
 
 // parseX5C decodes merge or import certificates: DER, or PEM text.
@@ -403,7 +487,7 @@ func (s *Service) MergeCertificate(ctx context.Context, vault *arca.Vault, name 
 	if rec.Op.Status != arca.OpInProgress || rec.Key == nil || rec.Policy == nil {
 		return nil, arca.Errorf(arca.KindForbidden, "Forbidden", "Certificate %s has no pending operation in progress to merge into.", name)
 	}
-	if err := secrets.CheckTags(in.Tags); err != nil {
+	if err := objects.CheckTags(in.Tags); err != nil {
 		return nil, err
 	}
 	certs, err := parseX5C(in.X5C)
@@ -428,15 +512,35 @@ func (s *Service) MergeCertificate(ctx context.Context, vault *arca.Vault, name 
 	if in.Tags != nil {
 		tags = in.Tags
 	}
-	cv, err := s.store(ctx, vault, name, rec.Op.Version, rec.Key, rec.Policy, certs[0].Raw, chain, enabled, tags, rec.Op.PreserveCertOrder)
+	n, err := s.prepare(ctx, vault, name, rec.Op.Version, rec.Key, rec.Policy, certs[0].Raw, chain, enabled, tags, rec.Op.PreserveCertOrder)
 	if err != nil {
 		return nil, err
 	}
-	rec.Op.Status, rec.Op.StatusDetails, rec.Op.Target, rec.Key = arca.OpCompleted, "The certificate has been merged.", true, nil
-	if err := s.put(ctx, opKey(vault, name), rec); err != nil {
+	var b arca.CertificateBundle
+	err = s.update(ctx, func(tx storage.Tx) error {
+		// The operation merged into must still be the one checked above.
+		cur, err := loadOpTx(tx, vault, name)
+		if err != nil {
+			return err
+		}
+		if cur.Op.Status != arca.OpInProgress || cur.Key == nil || cur.Op.Version != rec.Op.Version {
+			return arca.Errorf(arca.KindForbidden, "Forbidden", "Certificate %s has no pending operation in progress to merge into.", name)
+		}
+		if err := s.putTx(tx, vault, n); err != nil {
+			return err
+		}
+		cur.Op.Status, cur.Op.StatusDetails, cur.Op.Target, cur.Key = arca.OpCompleted, "The certificate has been merged.", true, nil
+		if err := storage.PutJSON(tx, opKey(vault, name), cur); err != nil {
+			return err
+		}
+		p, err := policyTx(tx, vault, name)
+		b = arca.CertificateBundle{CertificateVersion: *n.cv, Policy: p}
+		return err
+	})
+	if err != nil {
 		return nil, err
 	}
-	return s.bundle(ctx, vault, cv)
+	return &b, nil
 }
 
 // validity returns a certificate version's X.509 validity.
@@ -449,7 +553,12 @@ func validity(cv *arca.CertificateVersion) (time.Time, time.Time, bool) {
 }
 
 func (s *Service) deletedConflict(ctx context.Context, vault *arca.Vault, name string) error {
-	if _, err := s.c.GetDeleted(ctx, vault, name); err == nil {
+	return s.view(ctx, func(r storage.Reader) error { return deletedConflictTx(r, &s.c, vault, name) })
+}
+
+// deletedConflictTx refuses a name whose certificate is soft-deleted.
+func deletedConflictTx(r storage.Reader, c *objects.Collection[arca.CertificateVersion, *arca.CertificateVersion], vault *arca.Vault, name string) error {
+	if _, err := c.GetDeletedTx(r, vault, name); err == nil {
 		return arca.Errorf(arca.KindConflict, "Conflict",
 			"Certificate %s is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the certificate can only be recovered or purged.", name).WithInner("ObjectIsDeletedButRecoverable")
 	} else if arca.KindOf(err) != arca.KindNotFound {

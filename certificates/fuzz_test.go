@@ -31,7 +31,7 @@ func newTestService(t testing.TB) (*Service, *arca.Vault) {
 	clock := arca.NewManualClock(time.Now().Truncate(time.Second))
 	ks := keys.New(store, soft.New(rand.Reader), plainSealer{}, clock, rand.Reader)
 	ss := secrets.New(store, plainSealer{}, clock, rand.Reader)
-	return New(store, ks, ss, plainSealer{}, clock, rand.Reader), &arca.Vault{Name: "v", TenantID: "t", SKU: "premium", RetentionDays: 90}
+	return New(store, ks.Keystore, ks, ss, plainSealer{}, clock, rand.Reader), &arca.Vault{Name: "v", TenantID: "t", SKU: "premium", RetentionDays: 90}
 }
 
 // mustBe4xx fails on errors that would not be an Azure-shaped 4xx.

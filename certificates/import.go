@@ -14,7 +14,8 @@ import (
 
 	"github.com/arcakv/arca"
 	"github.com/arcakv/arca/keystore"
-	"github.com/arcakv/arca/secrets"
+	"github.com/arcakv/arca/objects"
+	"github.com/arcakv/arca/storage"
 	"software.sslmate.com/src/go-pkcs12"
 )
 
@@ -201,7 +202,7 @@ func (s *Service) ImportCertificate(ctx context.Context, vault *arca.Vault, name
 	if err := checkName(name); err != nil {
 		return nil, err
 	}
-	if err := secrets.CheckTags(in.Tags); err != nil {
+	if err := objects.CheckTags(in.Tags); err != nil {
 		return nil, err
 	}
 	if err := s.deletedConflict(ctx, vault, name); err != nil {
@@ -248,16 +249,24 @@ func (s *Service) ImportCertificate(ctx context.Context, vault *arca.Vault, name
 	if enabled == nil && p.Attributes != nil {
 		enabled = p.Attributes.Enabled
 	}
-	if err := s.put(ctx, policyKey(vault, name), p); err != nil {
-		return nil, err
-	}
 	ver, err := newVersion(s.Rand)
 	if err != nil {
 		return nil, err
 	}
-	cv, err := s.store(ctx, vault, name, ver, key, p, leaf.Raw, chain, enabled, in.Tags, in.PreserveCertOrder)
+	n, err := s.prepare(ctx, vault, name, ver, key, p, leaf.Raw, chain, enabled, in.Tags, in.PreserveCertOrder)
 	if err != nil {
 		return nil, err
 	}
-	return s.bundle(ctx, vault, cv)
+	// The policy and the key, secret and certificate versions, in one
+	// transaction.
+	err = s.update(ctx, func(tx storage.Tx) error {
+		if err := storage.PutJSON(tx, policyKey(vault, name), p); err != nil {
+			return err
+		}
+		return s.putTx(tx, vault, n)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &arca.CertificateBundle{CertificateVersion: *n.cv, Policy: p}, nil
 }

@@ -152,10 +152,16 @@ func csr(p *arca.CertificatePolicy, signer crypto.Signer) ([]byte, error) {
 	if san != nil {
 		req.ExtraExtensions = append(req.ExtraExtensions, *san)
 	}
-	if ku, _ := keyUsage(x.KeyUsage); ku != 0 {
-		if ext, err := keyUsageExt(ku); err == nil {
-			req.ExtraExtensions = append(req.ExtraExtensions, ext)
+	ku, err := keyUsage(x.KeyUsage)
+	if err != nil {
+		return nil, err
+	}
+	if ku != 0 {
+		ext, err := keyUsageExt(ku)
+		if err != nil {
+			return nil, arca.Internal(err)
 		}
+		req.ExtraExtensions = append(req.ExtraExtensions, ext)
 	}
 	der, err := x509.CreateCertificateRequest(rand.Reader, req, signer)
 	if err != nil {

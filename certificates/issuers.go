@@ -53,14 +53,21 @@ func (s *Service) SetIssuer(ctx context.Context, vault *arca.Vault, in arca.Issu
 		return nil, badParam("Property provider is required.")
 	}
 	now := s.Clock.Now().Unix()
-	in.Attributes.Created, in.Attributes.Updated = now, now
-	if old, err := s.GetIssuer(ctx, vault, in.Name); err == nil {
-		in.Attributes.Created = old.Attributes.Created
-	}
 	if in.Attributes.Enabled == nil {
 		in.Attributes.Enabled = ptr(true)
 	}
-	if err := s.put(ctx, issuerKey(vault, in.Name), &in); err != nil {
+	in.Attributes.Updated = now
+	err := s.update(ctx, func(tx storage.Tx) error {
+		var old arca.Issuer
+		in.Attributes.Created = now
+		if ok, err := getTx(tx, issuerKey(vault, in.Name), &old); err != nil {
+			return err
+		} else if ok {
+			in.Attributes.Created = old.Attributes.Created
+		}
+		return storage.PutJSON(tx, issuerKey(vault, in.Name), &in)
+	})
+	if err != nil {
 		return nil, err
 	}
 	return &in, nil
@@ -68,42 +75,61 @@ func (s *Service) SetIssuer(ctx context.Context, vault *arca.Vault, in arca.Issu
 
 // UpdateIssuer implements arca.CertificateService.
 func (s *Service) UpdateIssuer(ctx context.Context, vault *arca.Vault, name string, u arca.IssuerUpdate) (*arca.Issuer, error) {
-	is, err := s.GetIssuer(ctx, vault, name)
+	if err := checkIssuerName(name); err != nil {
+		return nil, err
+	}
+	now := s.Clock.Now().Unix()
+	var is arca.Issuer
+	err := s.update(ctx, func(tx storage.Tx) error {
+		is = arca.Issuer{}
+		if ok, err := getTx(tx, issuerKey(vault, name), &is); err != nil {
+			return err
+		} else if !ok {
+			return issuerNotFound(name)
+		}
+		if u.Provider != nil {
+			if *u.Provider == "" {
+				return badParam("Property provider must not be empty.")
+			}
+			is.Provider = *u.Provider
+		}
+		if u.Credentials != nil {
+			is.Credentials = u.Credentials
+		}
+		if u.OrgDetails != nil {
+			is.OrgDetails = u.OrgDetails
+		}
+		if u.Enabled != nil {
+			is.Attributes.Enabled = u.Enabled
+		}
+		is.Attributes.Updated = now
+		return storage.PutJSON(tx, issuerKey(vault, name), &is)
+	})
 	if err != nil {
 		return nil, err
 	}
-	if u.Provider != nil {
-		if *u.Provider == "" {
-			return nil, badParam("Property provider must not be empty.")
-		}
-		is.Provider = *u.Provider
-	}
-	if u.Credentials != nil {
-		is.Credentials = u.Credentials
-	}
-	if u.OrgDetails != nil {
-		is.OrgDetails = u.OrgDetails
-	}
-	if u.Enabled != nil {
-		is.Attributes.Enabled = u.Enabled
-	}
-	is.Attributes.Updated = s.Clock.Now().Unix()
-	if err := s.put(ctx, issuerKey(vault, name), is); err != nil {
-		return nil, err
-	}
-	return is, nil
+	return &is, nil
 }
 
 // DeleteIssuer implements arca.CertificateService.
 func (s *Service) DeleteIssuer(ctx context.Context, vault *arca.Vault, name string) (*arca.Issuer, error) {
-	is, err := s.GetIssuer(ctx, vault, name)
+	if err := checkIssuerName(name); err != nil {
+		return nil, err
+	}
+	var is arca.Issuer
+	err := s.update(ctx, func(tx storage.Tx) error {
+		is = arca.Issuer{}
+		if ok, err := getTx(tx, issuerKey(vault, name), &is); err != nil {
+			return err
+		} else if !ok {
+			return issuerNotFound(name)
+		}
+		return tx.Delete(issuerKey(vault, name))
+	})
 	if err != nil {
 		return nil, err
 	}
-	if err := s.del(ctx, issuerKey(vault, name)); err != nil {
-		return nil, err
-	}
-	return is, nil
+	return &is, nil
 }
 
 // ListIssuers implements arca.CertificateService.
@@ -171,12 +197,18 @@ func (s *Service) SetContacts(ctx context.Context, vault *arca.Vault, c arca.Con
 
 // DeleteContacts implements arca.CertificateService.
 func (s *Service) DeleteContacts(ctx context.Context, vault *arca.Vault) (*arca.Contacts, error) {
-	c, err := s.GetContacts(ctx, vault)
+	var c arca.Contacts
+	err := s.update(ctx, func(tx storage.Tx) error {
+		c = arca.Contacts{}
+		if ok, err := getTx(tx, contactsKey(vault), &c); err != nil {
+			return err
+		} else if !ok {
+			return contactsNotFound()
+		}
+		return tx.Delete(contactsKey(vault))
+	})
 	if err != nil {
 		return nil, err
 	}
-	if err := s.del(ctx, contactsKey(vault)); err != nil {
-		return nil, err
-	}
-	return c, nil
+	return &c, nil
 }

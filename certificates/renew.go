@@ -81,8 +81,11 @@ func (s *Service) renewOne(ctx context.Context, v *arca.Vault, cv *arca.Certific
 			}
 			if s.Notify != nil {
 				ev := Event{Vault: v.Name, Name: cv.Name, Version: cv.Version, Action: arca.ActionEmailContacts, Expires: exp}
-				if c, err := s.GetContacts(ctx, v); err == nil {
+				c, err := s.GetContacts(ctx, v)
+				if err == nil {
 					ev.Contacts = c.Contacts
+				} else if arca.KindOf(err) != arca.KindNotFound {
+					return false, err
 				}
 				s.Notify(ev)
 			}

@@ -15,7 +15,6 @@ import (
 	"github.com/arcakv/arca"
 	"github.com/arcakv/arca/keystore"
 	"github.com/arcakv/arca/objects"
-	"github.com/arcakv/arca/secrets"
 	"github.com/arcakv/arca/storage"
 )
 
@@ -25,7 +24,7 @@ const backupAAD = "arca/backup/key/v1"
 type Service struct {
 	Store    storage.Backend
 	Keystore keystore.Keystore
-	Sealer   secrets.Sealer
+	Sealer   objects.Sealer
 	Clock    arca.Clock
 	Rand     io.Reader
 	// SKR wires secure key release; nil refuses every release.
@@ -42,13 +41,14 @@ var _ arca.KeyService = (*Service)(nil)
 
 // New returns a Service. store must be the encryption barrier: key
 // material references are stored in it.
-func New(store storage.Backend, ks keystore.Keystore, sealer secrets.Sealer, clock arca.Clock, random io.Reader) *Service {
+func New(store storage.Backend, ks keystore.Keystore, sealer objects.Sealer, clock arca.Clock, random io.Reader) *Service {
 	if random == nil {
 		random = rand.Reader
 	}
 	return &Service{Store: store, Keystore: ks, Sealer: sealer, Clock: clock, Rand: random,
 		c: objects.Collection[arca.KeyVersion, *arca.KeyVersion]{Store: store, Clock: clock, Prefix: "k", Noun: "Key",
-			Item: func(k arca.KeyVersion) arca.KeyVersion { k.Material = nil; return k }}}
+			Item: func(k arca.KeyVersion) arca.KeyVersion { k.Material = nil; return k },
+			Side: PurgeSideRecords}}
 }
 
 func badParam(format string, args ...any) error {
@@ -131,7 +131,7 @@ func mapKeystoreErr(err error) error {
 }
 
 func (s *Service) checkCommon(tags map[string]string, exportable *bool, rp *arca.ReleasePolicy) error {
-	if err := secrets.CheckTags(tags); err != nil {
+	if err := objects.CheckTags(tags); err != nil {
 		return err
 	}
 	if exportable != nil && *exportable && rp == nil {
@@ -146,7 +146,7 @@ func (s *Service) checkCommon(tags map[string]string, exportable *bool, rp *arca
 }
 
 func (s *Service) newVersion(name string, kty string, hsm bool, ops []string, k *keystore.Key, enabled *bool, nbf, exp *int64, exportable *bool, tags map[string]string, rp *arca.ReleasePolicy) (*arca.KeyVersion, error) {
-	ver, err := secrets.NewVersion(s.Clock.Now(), s.Rand)
+	ver, err := objects.NewVersion(s.Clock.Now(), s.Rand)
 	if err != nil {
 		return nil, err
 	}
@@ -273,7 +273,7 @@ func (s *Service) UpdateKey(ctx context.Context, vault *arca.Vault, name, versio
 	if err := checkName(name); err != nil {
 		return nil, err
 	}
-	if err := secrets.CheckTags(u.Tags); err != nil {
+	if err := objects.CheckTags(u.Tags); err != nil {
 		return nil, err
 	}
 	var ops []string
@@ -370,15 +370,13 @@ func (s *Service) RecoverKey(ctx context.Context, vault *arca.Vault, name string
 	return s.c.Recover(ctx, vault, name)
 }
 
-// PurgeKey implements arca.KeyService. The rotation policy goes too.
+// PurgeKey implements arca.KeyService. The rotation policy goes too, in
+// the same transaction (the collection's side records).
 func (s *Service) PurgeKey(ctx context.Context, vault *arca.Vault, name string) error {
 	if err := checkName(name); err != nil {
 		return err
 	}
-	if err := s.c.Purge(ctx, vault, name); err != nil {
-		return err
-	}
-	return objects.Wrap(s.Store.Update(ctx, func(tx storage.Tx) error { return tx.Delete(policyKey(vault, name)) }))
+	return s.c.Purge(ctx, vault, name)
 }
 
 type backup struct {
@@ -395,15 +393,22 @@ func (s *Service) BackupKey(ctx context.Context, vault *arca.Vault, name string)
 	if err := checkName(name); err != nil {
 		return nil, err
 	}
-	hname, latest, versions, err := s.c.AllVersions(ctx, vault, name)
+	b := backup{Kind: "key"}
+	err := s.Store.View(ctx, func(r storage.Reader) error {
+		var err error
+		if b.Name, b.Latest, b.Versions, err = s.c.AllVersionsTx(r, vault, name); err != nil {
+			return err
+		}
+		b.Policy, err = readPolicy(r, vault, name)
+		return err
+	})
 	if err != nil {
-		return nil, err
+		return nil, objects.Wrap(err)
 	}
-	if len(versions) > secrets.MaxBackupVersions {
-		return nil, badParam("Backup is not allowed for objects with more than %d versions.", secrets.MaxBackupVersions)
+	if len(b.Versions) > objects.MaxBackupVersions {
+		return nil, badParam("Backup is not allowed for objects with more than %d versions.", objects.MaxBackupVersions)
 	}
-	pol, _ := s.storedPolicy(ctx, vault, name)
-	plain, err := json.Marshal(&backup{Kind: "key", Name: hname, Latest: latest, Versions: versions, Policy: pol})
+	plain, err := json.Marshal(&b)
 	if err != nil {
 		return nil, arca.Internal(err)
 	}
@@ -433,14 +438,19 @@ func (s *Service) RestoreKey(ctx context.Context, vault *arca.Vault, blob []byte
 			return nil, err
 		}
 	}
-	kv, err := s.c.Restore(ctx, vault, b.Name, b.Latest, b.Versions)
-	if err != nil {
-		return nil, err
-	}
-	if b.Policy != nil {
-		if err := s.putPolicy(ctx, vault, b.Name, b.Policy); err != nil {
-			return nil, err
+	var kv *arca.KeyVersion
+	err = s.Store.Update(ctx, func(tx storage.Tx) error {
+		var err error
+		if kv, err = s.c.RestoreTx(tx, vault, b.Name, b.Latest, b.Versions); err != nil {
+			return err
 		}
+		if b.Policy == nil {
+			return nil
+		}
+		return storage.PutJSON(tx, policyKey(vault, b.Name), b.Policy)
+	})
+	if err != nil {
+		return nil, objects.Wrap(err)
 	}
 	return kv, nil
 }

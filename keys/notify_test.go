@@ -72,7 +72,7 @@ func TestScheduledPurgeRemovesRotationPolicy(t *testing.T) {
 	if err != nil || n != 1 {
 		t.Fatalf("purged %d: %v", n, err)
 	}
-	if _, err := s.storedPolicy(ctx, v, "p"); !errors.Is(err, storage.ErrNotFound) {
+	if err := store.View(ctx, func(r storage.Reader) error { _, err := r.Get(policyKey(v, "p")); return err }); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("rotation policy survived the purge: %v", err)
 	}
 }

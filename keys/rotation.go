@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/big"
 	"strings"
 	"time"
@@ -31,27 +32,15 @@ func PurgeSideRecords(tx storage.Tx, vault, name string) error {
 	return tx.Delete("kp/" + strings.ToLower(vault) + "/" + strings.ToLower(name))
 }
 
-func (s *Service) storedPolicy(ctx context.Context, vault *arca.Vault, name string) (*arca.RotationPolicy, error) {
+// readPolicy returns the stored rotation policy of a key; nil without one.
+func readPolicy(r storage.Reader, vault *arca.Vault, name string) (*arca.RotationPolicy, error) {
 	var p arca.RotationPolicy
-	err := s.Store.View(ctx, func(r storage.Reader) error {
-		b, err := r.Get(policyKey(vault, name))
-		if err != nil {
-			return err
-		}
-		return json.Unmarshal(b, &p)
-	})
-	if err != nil {
+	if err := storage.GetJSON(r, policyKey(vault, name), &p); errors.Is(err, storage.ErrNotFound) {
+		return nil, nil
+	} else if err != nil {
 		return nil, err
 	}
 	return &p, nil
-}
-
-func (s *Service) putPolicy(ctx context.Context, vault *arca.Vault, name string, p *arca.RotationPolicy) error {
-	b, err := json.Marshal(p)
-	if err != nil {
-		return arca.Internal(err)
-	}
-	return objects.Wrap(s.Store.Update(ctx, func(tx storage.Tx) error { return tx.Put(policyKey(vault, name), b) }))
 }
 
 // DefaultRotationPolicy is what Key Vault reports for a key without one.
@@ -64,15 +53,20 @@ func (s *Service) GetRotationPolicy(ctx context.Context, vault *arca.Vault, name
 	if err := checkName(name); err != nil {
 		return nil, err
 	}
-	if _, err := s.c.Latest(ctx, vault, name); err != nil {
-		return nil, err
-	}
-	p, err := s.storedPolicy(ctx, vault, name)
-	if errors.Is(err, storage.ErrNotFound) {
-		return DefaultRotationPolicy(), nil
-	}
+	var p *arca.RotationPolicy
+	err := s.Store.View(ctx, func(r storage.Reader) error {
+		if _, err := s.c.LatestTx(r, vault, name); err != nil {
+			return err
+		}
+		var err error
+		p, err = readPolicy(r, vault, name)
+		return err
+	})
 	if err != nil {
 		return nil, objects.Wrap(err)
+	}
+	if p == nil {
+		return DefaultRotationPolicy(), nil
 	}
 	return p, nil
 }
@@ -151,17 +145,23 @@ func (s *Service) SetRotationPolicy(ctx context.Context, vault *arca.Vault, name
 	if err := ValidatePolicy(&p, now); err != nil {
 		return nil, err
 	}
-	if _, err := s.c.Latest(ctx, vault, name); err != nil {
-		return nil, err
-	}
 	p.Updated = now.Unix()
-	if old, err := s.storedPolicy(ctx, vault, name); err == nil && old.Created != 0 {
-		p.Created = old.Created
-	} else {
+	err := s.Store.Update(ctx, func(tx storage.Tx) error {
+		if _, err := s.c.LatestTx(tx, vault, name); err != nil {
+			return err
+		}
+		old, err := readPolicy(tx, vault, name)
+		if err != nil {
+			return err
+		}
 		p.Created = now.Unix()
-	}
-	if err := s.putPolicy(ctx, vault, name, &p); err != nil {
-		return nil, err
+		if old != nil && old.Created != 0 {
+			p.Created = old.Created
+		}
+		return storage.PutJSON(tx, policyKey(vault, name), &p)
+	})
+	if err != nil {
+		return nil, objects.Wrap(err)
 	}
 	return &p, nil
 }
@@ -189,39 +189,54 @@ func (s *Service) RotateKey(ctx context.Context, vault *arca.Vault, name string)
 	if err != nil {
 		return nil, mapKeystoreErr(err)
 	}
-	var exp *int64
-	if p, err := s.storedPolicy(ctx, vault, name); err == nil && p.ExpiryTime != "" {
-		if d, err := ParseDuration(p.ExpiryTime); err == nil {
-			e := d.AddTo(s.Clock.Now()).Unix()
-			exp = &e
-		}
-	}
 	exportable := cur.Exportable
-	kv, err := s.newVersion(cur.Name, cur.Key.Kty, cur.HSMPlatform != "", cur.Key.KeyOps, k, nil, nil, exp, &exportable, cur.Tags, cur.ReleasePolicy)
+	kv, err := s.newVersion(cur.Name, cur.Key.Kty, cur.HSMPlatform != "", cur.Key.KeyOps, k, nil, nil, nil, &exportable, cur.Tags, cur.ReleasePolicy)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.c.AddVersion(ctx, vault, kv, false); err != nil {
-		return nil, err
+	now := s.Clock.Now()
+	err = s.Store.Update(ctx, func(tx storage.Tx) error {
+		p, err := readPolicy(tx, vault, name)
+		if err != nil {
+			return err
+		}
+		kv.Attributes.Expires = nil
+		if p != nil && p.ExpiryTime != "" {
+			if d, err := ParseDuration(p.ExpiryTime); err == nil { // validated when set
+				e := d.AddTo(now).Unix()
+				kv.Attributes.Expires = &e
+			}
+		}
+		return s.c.AddVersionTx(tx, vault, kv, false)
+	})
+	if err != nil {
+		return nil, objects.Wrap(err)
 	}
 	return kv, nil
 }
 
 // RotateDue rotates every key whose policy's Rotate trigger has passed on
-// the service clock, and returns how many keys it rotated.
+// the service clock, and returns how many keys it rotated. A key it cannot
+// read or rotate does not hold the others back: their errors are joined.
 func (s *Service) RotateDue(ctx context.Context, vaults arca.VaultService) (int, error) {
 	type item struct {
 		vault, name string
 		p           arca.RotationPolicy
 	}
 	var todo []item
+	var errs []error
 	err := s.Store.View(ctx, func(r storage.Reader) error {
 		return r.Scan("kp/", "", func(k string, b []byte) bool {
 			parts := strings.SplitN(strings.TrimPrefix(k, "kp/"), "/", 2)
 			var p arca.RotationPolicy
-			if len(parts) == 2 && json.Unmarshal(b, &p) == nil {
-				todo = append(todo, item{parts[0], parts[1], p})
+			if len(parts) != 2 {
+				return true
 			}
+			if err := json.Unmarshal(b, &p); err != nil {
+				errs = append(errs, fmt.Errorf("keys: rotation policy %s: %w", k, err))
+				return true
+			}
+			todo = append(todo, item{parts[0], parts[1], p})
 			return true
 		})
 	})
@@ -231,62 +246,92 @@ func (s *Service) RotateDue(ctx context.Context, vaults arca.VaultService) (int,
 	now := s.Clock.Now()
 	n := 0
 	for _, it := range todo {
-		var rot, notify *arca.LifetimeAction
-		for i := range it.p.LifetimeActions {
-			switch it.p.LifetimeActions[i].Action {
-			case "Rotate":
-				rot = &it.p.LifetimeActions[i]
-			case "Notify":
-				notify = &it.p.LifetimeActions[i]
-			}
-		}
-		v, err := vaults.Vault(ctx, it.vault)
+		rotated, err := s.rotateOne(ctx, vaults, it.vault, it.name, &it.p, now)
 		if err != nil {
-			continue
+			errs = append(errs, fmt.Errorf("keys: rotation of %s/%s: %w", it.vault, it.name, err))
 		}
-		cur, err := s.c.Get(ctx, v, it.name, "")
-		if err != nil {
-			continue // deleted keys neither rotate nor notify
+		if rotated {
+			n++
 		}
-		if notify != nil && cur.Attributes.Expires != nil && it.p.NotifiedVersion != cur.Version {
-			if d, err := ParseDuration(notify.TimeBeforeExpiry); err == nil {
-				exp := time.Unix(*cur.Attributes.Expires, 0)
-				if !now.Before(d.SubFrom(exp)) {
-					if s.Notify != nil {
-						s.Notify(v.Name, cur.Name, cur.Version, exp)
-					}
-					p := it.p
-					p.NotifiedVersion = cur.Version
-					if err := s.putPolicy(ctx, v, cur.Name, &p); err != nil {
-						return n, err
-					}
+	}
+	return n, errors.Join(errs...)
+}
+
+// rotateOne runs the lifetime actions of one key's policy p that are due at
+// now: Notify once per version, then Rotate.
+func (s *Service) rotateOne(ctx context.Context, vaults arca.VaultService, vault, name string, p *arca.RotationPolicy, now time.Time) (bool, error) {
+	var rot, notify *arca.LifetimeAction
+	for i := range p.LifetimeActions {
+		switch p.LifetimeActions[i].Action {
+		case "Rotate":
+			rot = &p.LifetimeActions[i]
+		case "Notify":
+			notify = &p.LifetimeActions[i]
+		}
+	}
+	v, err := vaults.Vault(ctx, vault)
+	if arca.KindOf(err) == arca.KindNotFound {
+		return false, nil // the vault is gone; its purge takes the policy
+	} else if err != nil {
+		return false, err
+	}
+	cur, err := s.c.Get(ctx, v, name, "")
+	if arca.KindOf(err) == arca.KindNotFound {
+		return false, nil // deleted keys neither rotate nor notify
+	} else if err != nil {
+		return false, err
+	}
+	if notify != nil && cur.Attributes.Expires != nil && p.NotifiedVersion != cur.Version {
+		if d, err := ParseDuration(notify.TimeBeforeExpiry); err == nil {
+			exp := time.Unix(*cur.Attributes.Expires, 0)
+			if !now.Before(d.SubFrom(exp)) {
+				if s.Notify != nil {
+					s.Notify(v.Name, cur.Name, cur.Version, exp)
+				}
+				if err := s.markNotified(ctx, v, cur.Name, cur.Version); err != nil {
+					return false, err
 				}
 			}
 		}
-		if rot == nil {
-			continue
-		}
-		var due time.Time
-		if rot.TimeAfterCreate != "" {
-			d, err := ParseDuration(rot.TimeAfterCreate)
-			if err != nil {
-				continue
-			}
-			due = d.AddTo(time.Unix(cur.Attributes.Created, 0))
-		} else {
-			d, err := ParseDuration(rot.TimeBeforeExpiry)
-			if err != nil || cur.Attributes.Expires == nil {
-				continue
-			}
-			due = d.SubFrom(time.Unix(*cur.Attributes.Expires, 0))
-		}
-		if now.Before(due) {
-			continue
-		}
-		if _, err := s.RotateKey(ctx, v, cur.Name); err != nil {
-			return n, err
-		}
-		n++
 	}
-	return n, nil
+	if rot == nil {
+		return false, nil
+	}
+	var due time.Time
+	if rot.TimeAfterCreate != "" {
+		d, err := ParseDuration(rot.TimeAfterCreate)
+		if err != nil {
+			return false, nil
+		}
+		due = d.AddTo(time.Unix(cur.Attributes.Created, 0))
+	} else {
+		d, err := ParseDuration(rot.TimeBeforeExpiry)
+		if err != nil || cur.Attributes.Expires == nil {
+			return false, nil
+		}
+		due = d.SubFrom(time.Unix(*cur.Attributes.Expires, 0))
+	}
+	if now.Before(due) {
+		return false, nil
+	}
+	if _, err := s.RotateKey(ctx, v, cur.Name); arca.KindOf(err) == arca.KindNotFound {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// markNotified records in the key's current rotation policy that version
+// has been notified (a read-modify-write: a policy set since the scan
+// keeps its changes).
+func (s *Service) markNotified(ctx context.Context, vault *arca.Vault, name, version string) error {
+	return objects.Wrap(s.Store.Update(ctx, func(tx storage.Tx) error {
+		p, err := readPolicy(tx, vault, name)
+		if err != nil || p == nil {
+			return err
+		}
+		p.NotifiedVersion = version
+		return storage.PutJSON(tx, policyKey(vault, name), p)
+	}))
 }

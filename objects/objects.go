@@ -13,6 +13,21 @@
 //
 // Vault and object names are stored lower-cased: Key Vault names are
 // case-insensitive. The head keeps the name as last written.
+//
+// # Transactions
+//
+// Every lifecycle step exists twice: a method named for the step (AddVersion,
+// Delete, Recover, Purge, Restore, ...) that runs it as one storage.Update,
+// and the same method with a Tx suffix (AddVersionTx, DeleteTx, ...) that
+// runs it inside a transaction the caller owns. A service whose domain
+// change spans several objects (a certificate with its key and secret, a key
+// with its rotation policy) composes the Tx steps in one Update, so that the
+// change is kept whole or not at all. The Tx steps check before they write:
+// a step that fails has written nothing, so a caller may ignore, say, a
+// NotFound from one step and go on. They return domain errors and raw
+// storage errors; the caller passes the Update's result through Wrap. Like
+// any function given to storage.Backend.Update they may run more than once,
+// and have no effect outside the transaction.
 package objects
 
 import (
@@ -48,6 +63,10 @@ type Collection[T any, PT interface {
 	// Item strips a version down to what lists show (for example the
 	// secret value); nil keeps everything.
 	Item func(T) T
+	// Side removes the records a service keeps beside an object (a key's
+	// rotation policy, a certificate's policy) in the transaction that
+	// purges it; nil has none.
+	Side SideRecords
 
 	heads    decodeCache[latestHead]
 	versions decodeCache[T]
@@ -129,27 +148,30 @@ func (c *Collection[T, PT]) item(v T) T {
 // object if needed. A soft-deleted name is a 409; a certificate-managed
 // object is a 403 unless managed is set (the certificates service).
 func (c *Collection[T, PT]) AddVersion(ctx context.Context, vault *arca.Vault, v *T, managed bool) error {
+	return Wrap(c.Store.Update(ctx, func(tx storage.Tx) error { return c.AddVersionTx(tx, vault, v, managed) }))
+}
+
+// AddVersionTx is AddVersion inside the caller's transaction.
+func (c *Collection[T, PT]) AddVersionTx(tx storage.Tx, vault *arca.Vault, v *T, managed bool) error {
 	p := PT(v)
 	name := p.ObjectName()
-	return Wrap(c.Store.Update(ctx, func(tx storage.Tx) error {
-		if _, err := tx.Get(c.delKey(vault, name)); err == nil {
-			return arca.Errorf(arca.KindConflict, "Conflict",
-				"%s %s is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the %s can only be recovered or purged.",
-				c.Noun, name, lower(c.Noun)).WithInner("ObjectIsDeletedButRecoverable")
-		} else if !errors.Is(err, storage.ErrNotFound) {
-			return err
-		}
-		var h managedHead
-		if err := storage.GetJSON(tx, c.headKey(vault, name), &h); err == nil && h.Item.Managed && !managed {
-			return c.managedErr(name, "changed")
-		} else if err != nil && !errors.Is(err, storage.ErrNotFound) {
-			return err
-		}
-		if err := storage.PutJSON(tx, c.verPrefix(vault, name)+lower(p.ObjectVersion()), v); err != nil {
-			return err
-		}
-		return storage.PutJSON(tx, c.headKey(vault, name), &head[T]{Name: name, Latest: p.ObjectVersion(), Item: c.item(*v)})
-	}))
+	if _, err := tx.Get(c.delKey(vault, name)); err == nil {
+		return arca.Errorf(arca.KindConflict, "Conflict",
+			"%s %s is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the %s can only be recovered or purged.",
+			c.Noun, name, lower(c.Noun)).WithInner("ObjectIsDeletedButRecoverable")
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return err
+	}
+	var h managedHead
+	if err := storage.GetJSON(tx, c.headKey(vault, name), &h); err == nil && h.Item.Managed && !managed {
+		return c.managedErr(name, "changed")
+	} else if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return err
+	}
+	if err := storage.PutJSON(tx, c.verPrefix(vault, name)+lower(p.ObjectVersion()), v); err != nil {
+		return err
+	}
+	return storage.PutJSON(tx, c.headKey(vault, name), &head[T]{Name: name, Latest: p.ObjectVersion(), Item: c.item(*v)})
 }
 
 // managedHead is the part of a head that a new version needs to check.
@@ -217,79 +239,100 @@ func (c *Collection[T, PT]) active(r storage.Reader, vault *arca.Vault, name, ve
 func (c *Collection[T, PT]) Get(ctx context.Context, vault *arca.Vault, name, version string) (*T, error) {
 	var out *T
 	err := c.Store.View(ctx, func(r storage.Reader) error {
-		v, err := c.read(r, vault, name, version)
+		v, err := c.GetTx(r, vault, name, version)
 		out = v
 		return err
 	})
 	return out, Wrap(err)
 }
 
+// GetTx is Get inside the caller's transaction (or snapshot).
+func (c *Collection[T, PT]) GetTx(r storage.Reader, vault *arca.Vault, name, version string) (*T, error) {
+	return c.read(r, vault, name, version)
+}
+
 // Latest returns the latest version id of an active object.
 func (c *Collection[T, PT]) Latest(ctx context.Context, vault *arca.Vault, name string) (string, error) {
 	var latest string
 	err := c.Store.View(ctx, func(r storage.Reader) error {
-		var h head[T]
-		if err := storage.GetJSON(r, c.headKey(vault, name), &h); err != nil {
-			if errors.Is(err, storage.ErrNotFound) {
-				return c.NotFound(name)
-			}
-			return err
-		}
-		latest = h.Latest
-		return nil
+		var err error
+		latest, err = c.LatestTx(r, vault, name)
+		return err
 	})
 	return latest, Wrap(err)
+}
+
+// LatestTx is Latest inside the caller's transaction (or snapshot).
+func (c *Collection[T, PT]) LatestTx(r storage.Reader, vault *arca.Vault, name string) (string, error) {
+	h, err := c.heads.get(r, c.headKey(vault, name))
+	if errors.Is(err, storage.ErrNotFound) {
+		return "", c.NotFound(name)
+	}
+	return h.Latest, err
 }
 
 // Exists reports whether name is in use, active or soft-deleted.
 func (c *Collection[T, PT]) Exists(ctx context.Context, vault *arca.Vault, name string) (bool, error) {
 	var found bool
 	err := c.Store.View(ctx, func(r storage.Reader) error {
-		for _, k := range []string{c.headKey(vault, name), c.delKey(vault, name)} {
-			if _, err := r.Get(k); err == nil {
-				found = true
-				return nil
-			} else if !errors.Is(err, storage.ErrNotFound) {
-				return err
-			}
-		}
-		return nil
+		var err error
+		found, err = c.ExistsTx(r, vault, name)
+		return err
 	})
 	return found, Wrap(err)
+}
+
+// ExistsTx is Exists inside the caller's transaction (or snapshot).
+func (c *Collection[T, PT]) ExistsTx(r storage.Reader, vault *arca.Vault, name string) (bool, error) {
+	for _, k := range []string{c.headKey(vault, name), c.delKey(vault, name)} {
+		if _, err := r.Get(k); err == nil {
+			return true, nil
+		} else if !errors.Is(err, storage.ErrNotFound) {
+			return false, err
+		}
+	}
+	return false, nil
 }
 
 // Modify applies fn to a version of an active object and stores the result
 // (refreshing the head when it is the latest). Managed objects are refused
 // unless managed is set.
 func (c *Collection[T, PT]) Modify(ctx context.Context, vault *arca.Vault, name, version string, managed bool, fn func(*T) error) (*T, error) {
-	var out T
+	var out *T
 	err := c.Store.Update(ctx, func(tx storage.Tx) error {
-		h, v, err := c.active(tx, vault, name, version)
-		if err != nil {
-			return err
-		}
-		if PT(v).IsManaged() && !managed {
-			return c.managedErr(name, "changed")
-		}
-		if err := fn(v); err != nil {
-			return err
-		}
-		if err := storage.PutJSON(tx, c.verPrefix(vault, name)+lower(PT(v).ObjectVersion()), v); err != nil {
-			return err
-		}
-		if lower(PT(v).ObjectVersion()) == lower(h.Latest) {
-			h.Item = c.item(*v)
-			if err := storage.PutJSON(tx, c.headKey(vault, name), h); err != nil {
-				return err
-			}
-		}
-		out = *v
-		return nil
+		var err error
+		out, err = c.ModifyTx(tx, vault, name, version, managed, fn)
+		return err
 	})
 	if err != nil {
 		return nil, Wrap(err)
 	}
-	return &out, nil
+	return out, nil
+}
+
+// ModifyTx is Modify inside the caller's transaction. fn may run more than
+// once (with the transaction): it must only change the version it is given.
+func (c *Collection[T, PT]) ModifyTx(tx storage.Tx, vault *arca.Vault, name, version string, managed bool, fn func(*T) error) (*T, error) {
+	h, v, err := c.active(tx, vault, name, version)
+	if err != nil {
+		return nil, err
+	}
+	if PT(v).IsManaged() && !managed {
+		return nil, c.managedErr(name, "changed")
+	}
+	if err := fn(v); err != nil {
+		return nil, err
+	}
+	if err := storage.PutJSON(tx, c.verPrefix(vault, name)+lower(PT(v).ObjectVersion()), v); err != nil {
+		return nil, err
+	}
+	if lower(PT(v).ObjectVersion()) == lower(h.Latest) {
+		h.Item = c.item(*v)
+		if err := storage.PutJSON(tx, c.headKey(vault, name), h); err != nil {
+			return nil, err
+		}
+	}
+	return v, nil
 }
 
 // DefaultPageSize is Key Vault's page size when maxresults is absent.
@@ -369,36 +412,43 @@ func (c *Collection[T, PT]) Versions(ctx context.Context, vault *arca.Vault, nam
 // Delete soft-deletes an object (all versions) for the vault's retention.
 func (c *Collection[T, PT]) Delete(ctx context.Context, vault *arca.Vault, name string, managed bool) (*Deleted[T], error) {
 	now := c.Clock.Now()
-	var out Deleted[T]
+	var out *Deleted[T]
 	err := c.Store.Update(ctx, func(tx storage.Tx) error {
-		var h head[T]
-		if err := storage.GetJSON(tx, c.headKey(vault, name), &h); err != nil {
-			if errors.Is(err, storage.ErrNotFound) {
-				return c.NotFound(name)
-			}
-			return err
-		}
-		if PT(&h.Item).IsManaged() && !managed {
-			return c.managedErr(name, "deleted")
-		}
-		d := arca.Deletion{DeletedDate: now.Unix(), ScheduledPurgeDate: now.Add(time.Duration(vault.RetentionDays) * 24 * time.Hour).Unix()}
-		h.Deleted = &d
-		if err := tx.Delete(c.headKey(vault, name)); err != nil {
-			return err
-		}
-		if err := storage.PutJSON(tx, c.delKey(vault, name), &h); err != nil {
-			return err
-		}
-		if err := tx.Put(c.purgeKey(vault, name, d.ScheduledPurgeDate), []byte{}); err != nil {
-			return err
-		}
-		out = Deleted[T]{Item: h.Item, Deletion: d}
-		return nil
+		var err error
+		out, err = c.DeleteTx(tx, vault, name, managed, now)
+		return err
 	})
 	if err != nil {
 		return nil, Wrap(err)
 	}
-	return &out, nil
+	return out, nil
+}
+
+// DeleteTx is Delete inside the caller's transaction, dated now (objects
+// deleted together share their dates, and so their scheduled purge).
+func (c *Collection[T, PT]) DeleteTx(tx storage.Tx, vault *arca.Vault, name string, managed bool, now time.Time) (*Deleted[T], error) {
+	var h head[T]
+	if err := storage.GetJSON(tx, c.headKey(vault, name), &h); err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil, c.NotFound(name)
+		}
+		return nil, err
+	}
+	if PT(&h.Item).IsManaged() && !managed {
+		return nil, c.managedErr(name, "deleted")
+	}
+	d := arca.Deletion{DeletedDate: now.Unix(), ScheduledPurgeDate: now.Add(time.Duration(vault.RetentionDays) * 24 * time.Hour).Unix()}
+	h.Deleted = &d
+	if err := tx.Delete(c.headKey(vault, name)); err != nil {
+		return nil, err
+	}
+	if err := storage.PutJSON(tx, c.delKey(vault, name), &h); err != nil {
+		return nil, err
+	}
+	if err := tx.Put(c.purgeKey(vault, name, d.ScheduledPurgeDate), []byte{}); err != nil {
+		return nil, err
+	}
+	return &Deleted[T]{Item: h.Item, Deletion: d}, nil
 }
 
 func (c *Collection[T, PT]) deletedHead(r storage.Reader, vault *arca.Vault, name string) (*head[T], error) {
@@ -419,13 +469,20 @@ func (c *Collection[T, PT]) deletedHead(r storage.Reader, vault *arca.Vault, nam
 func (c *Collection[T, PT]) GetDeleted(ctx context.Context, vault *arca.Vault, name string) (*Deleted[T], error) {
 	var out *Deleted[T]
 	err := c.Store.View(ctx, func(r storage.Reader) error {
-		h, err := c.deletedHead(r, vault, name)
-		if err == nil {
-			out = &Deleted[T]{Item: h.Item, Deletion: *h.Deleted}
-		}
+		var err error
+		out, err = c.GetDeletedTx(r, vault, name)
 		return err
 	})
 	return out, Wrap(err)
+}
+
+// GetDeletedTx is GetDeleted inside the caller's transaction (or snapshot).
+func (c *Collection[T, PT]) GetDeletedTx(r storage.Reader, vault *arca.Vault, name string) (*Deleted[T], error) {
+	h, err := c.deletedHead(r, vault, name)
+	if err != nil {
+		return nil, err
+	}
+	return &Deleted[T]{Item: h.Item, Deletion: *h.Deleted}, nil
 }
 
 // ListDeleted lists soft-deleted objects in name order.
@@ -444,32 +501,38 @@ func (c *Collection[T, PT]) ListDeleted(ctx context.Context, vault *arca.Vault, 
 
 // Recover makes a soft-deleted object active again and returns its latest item.
 func (c *Collection[T, PT]) Recover(ctx context.Context, vault *arca.Vault, name string) (*T, error) {
-	var out T
+	var out *T
 	err := c.Store.Update(ctx, func(tx storage.Tx) error {
-		h, err := c.deletedHead(tx, vault, name)
-		if err != nil {
-			if arca.KindOf(err) == arca.KindNotFound {
-				return c.NotFound(name)
-			}
-			return err
-		}
-		if err := tx.Delete(c.purgeKey(vault, name, h.Deleted.ScheduledPurgeDate)); err != nil {
-			return err
-		}
-		h.Deleted = nil
-		if err := tx.Delete(c.delKey(vault, name)); err != nil {
-			return err
-		}
-		if err := storage.PutJSON(tx, c.headKey(vault, name), h); err != nil {
-			return err
-		}
-		out = h.Item
-		return nil
+		var err error
+		out, err = c.RecoverTx(tx, vault, name)
+		return err
 	})
 	if err != nil {
 		return nil, Wrap(err)
 	}
-	return &out, nil
+	return out, nil
+}
+
+// RecoverTx is Recover inside the caller's transaction.
+func (c *Collection[T, PT]) RecoverTx(tx storage.Tx, vault *arca.Vault, name string) (*T, error) {
+	h, err := c.deletedHead(tx, vault, name)
+	if err != nil {
+		if arca.KindOf(err) == arca.KindNotFound {
+			return nil, c.NotFound(name)
+		}
+		return nil, err
+	}
+	if err := tx.Delete(c.purgeKey(vault, name, h.Deleted.ScheduledPurgeDate)); err != nil {
+		return nil, err
+	}
+	h.Deleted = nil
+	if err := tx.Delete(c.delKey(vault, name)); err != nil {
+		return nil, err
+	}
+	if err := storage.PutJSON(tx, c.headKey(vault, name), h); err != nil {
+		return nil, err
+	}
+	return &h.Item, nil
 }
 
 func purgeTx(tx storage.Tx, prefix, vault, name string, at int64) error {
@@ -487,21 +550,29 @@ func purgeTx(tx storage.Tx, prefix, vault, name string, at int64) error {
 	return nil
 }
 
-// Purge permanently removes a soft-deleted object. Vaults with purge
-// protection refuse it during the retention period.
+// Purge permanently removes a soft-deleted object, and its side records.
+// Vaults with purge protection refuse it during the retention period.
 func (c *Collection[T, PT]) Purge(ctx context.Context, vault *arca.Vault, name string) error {
-	return Wrap(c.Store.Update(ctx, func(tx storage.Tx) error {
-		h, err := c.deletedHead(tx, vault, name)
-		if err != nil {
+	return Wrap(c.Store.Update(ctx, func(tx storage.Tx) error { return c.PurgeTx(tx, vault, name) }))
+}
+
+// PurgeTx is Purge inside the caller's transaction.
+func (c *Collection[T, PT]) PurgeTx(tx storage.Tx, vault *arca.Vault, name string) error {
+	h, err := c.deletedHead(tx, vault, name)
+	if err != nil {
+		return err
+	}
+	if vault.PurgeProtection {
+		return arca.Errorf(arca.KindForbidden, "Forbidden",
+			"Operation 'Deleted%sPurge' is not allowed because purge protection is enabled for this vault. Key Vault service will automatically purge it after the retention period has passed.", c.Noun).
+			WithInner("ForbiddenByPolicy")
+	}
+	if c.Side != nil {
+		if err := c.Side(tx, lower(vault.Name), lower(name)); err != nil {
 			return err
 		}
-		if vault.PurgeProtection {
-			return arca.Errorf(arca.KindForbidden, "Forbidden",
-				"Operation 'Deleted%sPurge' is not allowed because purge protection is enabled for this vault. Key Vault service will automatically purge it after the retention period has passed.", c.Noun).
-				WithInner("ForbiddenByPolicy")
-		}
-		return purgeTx(tx, c.Prefix, lower(vault.Name), lower(name), h.Deleted.ScheduledPurgeDate)
-	}))
+	}
+	return purgeTx(tx, c.Prefix, lower(vault.Name), lower(name), h.Deleted.ScheduledPurgeDate)
 }
 
 // SideRecords removes the records a service keeps beside an object (a
@@ -510,14 +581,20 @@ type SideRecords func(tx storage.Tx, vault, name string) error
 
 // PurgeExpired permanently removes soft-deleted objects of every collection
 // whose scheduled purge date has passed at now; it returns how many. sides
-// maps a collection prefix to its side records.
+// maps a collection prefix to its side records. Objects of one vault and
+// name due at the same second (a certificate and its key and secret, which
+// are deleted together) are purged in one transaction.
 func PurgeExpired(ctx context.Context, store storage.Backend, now time.Time, sides map[string]SideRecords) (int, error) {
 	type due struct {
 		prefix, vault, name string
 		at                  int64
 	}
-	var todo []due
+	type group struct{ at, vault, name string }
+	var order []group
+	todo := map[group][]due{}
+	n := 0
 	err := store.View(ctx, func(r storage.Reader) error {
+		last := ""
 		return r.Scan(purgePrefix, "", func(k string, _ []byte) bool {
 			parts := strings.SplitN(strings.TrimPrefix(k, purgePrefix), "/", 4)
 			if len(parts) != 4 {
@@ -527,60 +604,103 @@ func PurgeExpired(ctx context.Context, store storage.Backend, now time.Time, sid
 			if err != nil || at > now.Unix() {
 				return false
 			}
-			todo = append(todo, due{parts[1], parts[2], parts[3], at})
-			return len(todo) < 1000
+			// Stop after about 1000 objects, but never inside one second:
+			// that could split what was deleted together.
+			if n >= 1000 && parts[0] != last {
+				return false
+			}
+			last = parts[0]
+			g := group{parts[0], parts[2], parts[3]}
+			if _, ok := todo[g]; !ok {
+				order = append(order, g)
+			}
+			todo[g] = append(todo[g], due{parts[1], parts[2], parts[3], at})
+			n++
+			return true
 		})
 	})
 	if err != nil {
 		return 0, Wrap(err)
 	}
-	for _, d := range todo {
+	for _, g := range order {
 		if err := store.Update(ctx, func(tx storage.Tx) error {
-			if side := sides[d.prefix]; side != nil {
-				if err := side(tx, d.vault, d.name); err != nil {
+			for _, d := range todo[g] {
+				if side := sides[d.prefix]; side != nil {
+					if err := side(tx, d.vault, d.name); err != nil {
+						return err
+					}
+				}
+				if err := purgeTx(tx, d.prefix, d.vault, d.name, d.at); err != nil {
 					return err
 				}
 			}
-			return purgeTx(tx, d.prefix, d.vault, d.name, d.at)
+			return nil
 		}); err != nil {
 			return 0, Wrap(err)
 		}
 	}
-	return len(todo), nil
+	return n, nil
 }
 
-// AllVersions returns the latest version id and every version of an active
-// object (for backup).
+// AllVersions returns the stored name, the latest version id and every
+// version of an active object (for backup).
 func (c *Collection[T, PT]) AllVersions(ctx context.Context, vault *arca.Vault, name string) (string, string, []T, error) {
-	var h head[T]
+	var hname, latest string
 	var out []T
 	err := c.Store.View(ctx, func(r storage.Reader) error {
-		if err := storage.GetJSON(r, c.headKey(vault, name), &h); err != nil {
-			if errors.Is(err, storage.ErrNotFound) {
-				return c.NotFound(name)
-			}
-			return err
-		}
-		var derr error
-		err := r.Scan(c.verPrefix(vault, name), "", func(_ string, b []byte) bool {
-			var v T
-			if derr = json.Unmarshal(b, &v); derr != nil {
-				return false
-			}
-			out = append(out, v)
-			return true
-		})
-		if err != nil {
-			return err
-		}
-		return derr
+		var err error
+		hname, latest, out, err = c.AllVersionsTx(r, vault, name)
+		return err
 	})
-	return h.Name, h.Latest, out, Wrap(err)
+	return hname, latest, out, Wrap(err)
+}
+
+// AllVersionsTx is AllVersions inside the caller's transaction (or snapshot).
+func (c *Collection[T, PT]) AllVersionsTx(r storage.Reader, vault *arca.Vault, name string) (string, string, []T, error) {
+	var h head[T]
+	if err := storage.GetJSON(r, c.headKey(vault, name), &h); err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			return "", "", nil, c.NotFound(name)
+		}
+		return "", "", nil, err
+	}
+	var out []T
+	var derr error
+	err := r.Scan(c.verPrefix(vault, name), "", func(_ string, b []byte) bool {
+		var v T
+		if derr = json.Unmarshal(b, &v); derr != nil {
+			return false
+		}
+		out = append(out, v)
+		return true
+	})
+	if err == nil {
+		err = derr
+	}
+	if err != nil {
+		return "", "", nil, err
+	}
+	return h.Name, h.Latest, out, nil
 }
 
 // Restore recreates an object from its versions. A name in use, active or
 // soft-deleted, is a 409.
 func (c *Collection[T, PT]) Restore(ctx context.Context, vault *arca.Vault, name, latest string, versions []T) (*T, error) {
+	var out *T
+	err := c.Store.Update(ctx, func(tx storage.Tx) error {
+		var err error
+		out, err = c.RestoreTx(tx, vault, name, latest, versions)
+		return err
+	})
+	if err != nil {
+		return nil, Wrap(err)
+	}
+	return out, nil
+}
+
+// RestoreTx is Restore inside the caller's transaction. It returns the
+// latest version's item.
+func (c *Collection[T, PT]) RestoreTx(tx storage.Tx, vault *arca.Vault, name, latest string, versions []T) (*T, error) {
 	var lv *T
 	for i := range versions {
 		if lower(PT(&versions[i]).ObjectVersion()) == lower(latest) {
@@ -590,24 +710,19 @@ func (c *Collection[T, PT]) Restore(ctx context.Context, vault *arca.Vault, name
 	if lv == nil {
 		return nil, arca.Errorf(arca.KindInvalid, "Malformed backup blob", "Backup blob contains invalid or corrupt version.")
 	}
-	err := c.Store.Update(ctx, func(tx storage.Tx) error {
-		for _, k := range []string{c.headKey(vault, name), c.delKey(vault, name)} {
-			if _, err := tx.Get(k); err == nil {
-				return arca.Errorf(arca.KindConflict, "Conflict",
-					"%s %s already exists in this key vault; restore is only allowed for a name that is neither in use nor soft-deleted.", c.Noun, name)
-			} else if !errors.Is(err, storage.ErrNotFound) {
-				return err
-			}
+	if used, err := c.ExistsTx(tx, vault, name); err != nil {
+		return nil, err
+	} else if used {
+		return nil, arca.Errorf(arca.KindConflict, "Conflict",
+			"%s %s already exists in this key vault; restore is only allowed for a name that is neither in use nor soft-deleted.", c.Noun, name)
+	}
+	for i := range versions {
+		if err := storage.PutJSON(tx, c.verPrefix(vault, name)+lower(PT(&versions[i]).ObjectVersion()), &versions[i]); err != nil {
+			return nil, err
 		}
-		for i := range versions {
-			if err := storage.PutJSON(tx, c.verPrefix(vault, name)+lower(PT(&versions[i]).ObjectVersion()), &versions[i]); err != nil {
-				return err
-			}
-		}
-		return storage.PutJSON(tx, c.headKey(vault, name), &head[T]{Name: name, Latest: latest, Item: c.item(*lv)})
-	})
-	if err != nil {
-		return nil, Wrap(err)
+	}
+	if err := storage.PutJSON(tx, c.headKey(vault, name), &head[T]{Name: name, Latest: latest, Item: c.item(*lv)}); err != nil {
+		return nil, err
 	}
 	out := c.item(*lv)
 	return &out, nil

@@ -19,7 +19,8 @@ func (clearSealer) Unseal(_, b []byte) ([]byte, error) { return append([]byte(ni
 // newCertEnv is newEnv with the certificates service.
 func newCertEnv(t testing.TB) *env {
 	e := newEnv(t)
-	e.srv.Certificates = certificates.New(memory.New(), e.srv.Keys.(*keys.Service), e.srv.Secrets.(*secrets.Service), clearSealer{}, e.clock, rand.Reader)
+	ks := e.srv.Keys.(*keys.Service)
+	e.srv.Certificates = certificates.New(memory.New(), ks.Keystore, ks, e.srv.Secrets.(*secrets.Service), clearSealer{}, e.clock, rand.Reader)
 	return e
 }
 

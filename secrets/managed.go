@@ -1,56 +1,60 @@
 package secrets
 
 import (
-	"context"
+	"time"
 
 	"github.com/arcakv/arca"
+	"github.com/arcakv/arca/storage"
 )
 
 // Certificate-managed secrets: the certificates service owns them and
-// drives their lifecycle through these methods (the secrets API refuses to
-// change them).
+// drives their lifecycle through these steps, each inside the
+// certificate's own transaction (the secrets API refuses to change them).
+// Errors are unwrapped, as those of the objects package's Tx steps.
 
-// PutManaged stores sv as the latest version of a certificate's secret.
-func (s *Service) PutManaged(ctx context.Context, vault *arca.Vault, sv *arca.SecretVersion) error {
+// PutManagedTx stores sv as the latest version of a certificate's secret.
+func (s *Service) PutManagedTx(tx storage.Tx, vault *arca.Vault, sv *arca.SecretVersion) error {
 	sv.Managed = true
-	return s.c.AddVersion(ctx, vault, sv, true)
+	return s.c.AddVersionTx(tx, vault, sv, true)
 }
 
-// GetManaged returns a secret version with its value (latest when version is "").
-func (s *Service) GetManaged(ctx context.Context, vault *arca.Vault, name, version string) (*arca.SecretVersion, error) {
-	return s.c.Get(ctx, vault, name, version)
+// GetManagedTx returns a secret version with its value (latest when
+// version is "").
+func (s *Service) GetManagedTx(r storage.Reader, vault *arca.Vault, name, version string) (*arca.SecretVersion, error) {
+	return s.c.GetTx(r, vault, name, version)
 }
 
-// DeleteManaged soft-deletes a certificate's secret.
-func (s *Service) DeleteManaged(ctx context.Context, vault *arca.Vault, name string) error {
-	_, err := s.c.Delete(ctx, vault, name, true)
+// DeleteManagedTx soft-deletes a certificate's secret, dated now.
+func (s *Service) DeleteManagedTx(tx storage.Tx, vault *arca.Vault, name string, now time.Time) error {
+	_, err := s.c.DeleteTx(tx, vault, name, true, now)
 	return err
 }
 
-// RecoverManaged recovers a certificate's soft-deleted secret.
-func (s *Service) RecoverManaged(ctx context.Context, vault *arca.Vault, name string) error {
-	_, err := s.c.Recover(ctx, vault, name)
+// RecoverManagedTx recovers a certificate's soft-deleted secret.
+func (s *Service) RecoverManagedTx(tx storage.Tx, vault *arca.Vault, name string) error {
+	_, err := s.c.RecoverTx(tx, vault, name)
 	return err
 }
 
-// PurgeManaged purges a certificate's soft-deleted secret.
-func (s *Service) PurgeManaged(ctx context.Context, vault *arca.Vault, name string) error {
-	return s.c.Purge(ctx, vault, name)
+// PurgeManagedTx purges a certificate's soft-deleted secret.
+func (s *Service) PurgeManagedTx(tx storage.Tx, vault *arca.Vault, name string) error {
+	return s.c.PurgeTx(tx, vault, name)
 }
 
-// ManagedVersions returns the stored name, latest version and every version
-// of a certificate's secret (for certificate backups).
-func (s *Service) ManagedVersions(ctx context.Context, vault *arca.Vault, name string) (string, string, []arca.SecretVersion, error) {
-	return s.c.AllVersions(ctx, vault, name)
+// ManagedVersionsTx returns the latest version and every version of a
+// certificate's secret (for certificate backups).
+func (s *Service) ManagedVersionsTx(r storage.Reader, vault *arca.Vault, name string) (string, []arca.SecretVersion, error) {
+	_, latest, versions, err := s.c.AllVersionsTx(r, vault, name)
+	return latest, versions, err
 }
 
-// RestoreManaged recreates a certificate's secret from a backup.
-func (s *Service) RestoreManaged(ctx context.Context, vault *arca.Vault, name, latest string, versions []arca.SecretVersion) error {
-	_, err := s.c.Restore(ctx, vault, name, latest, versions)
+// RestoreManagedTx recreates a certificate's secret from a backup.
+func (s *Service) RestoreManagedTx(tx storage.Tx, vault *arca.Vault, name, latest string, versions []arca.SecretVersion) error {
+	_, err := s.c.RestoreTx(tx, vault, name, latest, versions)
 	return err
 }
 
-// ManagedExists reports whether name is in use by a secret, active or deleted.
-func (s *Service) ManagedExists(ctx context.Context, vault *arca.Vault, name string) (bool, error) {
-	return s.c.Exists(ctx, vault, name)
+// ManagedExistsTx reports whether name is in use by a secret, active or deleted.
+func (s *Service) ManagedExistsTx(r storage.Reader, vault *arca.Vault, name string) (bool, error) {
+	return s.c.ExistsTx(r, vault, name)
 }

@@ -4,33 +4,24 @@ package secrets
 
 import (
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/arcakv/arca"
 	"github.com/arcakv/arca/objects"
 	"github.com/arcakv/arca/storage"
 )
 
-// Limits Azure applies to secrets.
+// Limits Azure applies to secrets (tags and versions: see package objects).
 const (
 	MaxValueBytes     = 25 * 1024
-	MaxTags           = 15
-	MaxTagNameLen     = 512
-	MaxTagValueLen    = 256
 	MaxContentTypeLen = 255
-	MaxBackupVersions = 500
 	backupAAD         = "arca/backup/secret/v1"
 )
 
 // Sealer seals standalone blobs (backups) under the deployment's keys.
-type Sealer interface {
-	Seal(aad, plain []byte) ([]byte, error)
-	Unseal(aad, blob []byte) ([]byte, error)
-}
+type Sealer = objects.Sealer
 
 // Service implements arca.SecretService.
 type Service struct {
@@ -60,44 +51,11 @@ func checkName(name string) error {
 	return nil
 }
 
-// CheckTags validates tags against Azure's limits.
-func CheckTags(tags map[string]string) error {
-	if len(tags) > MaxTags {
-		return badParam("Property tags has invalid value: a maximum of %d tags is allowed.", MaxTags)
-	}
-	for k, v := range tags {
-		if k == "" || len(k) > MaxTagNameLen {
-			return badParam("Property tags has invalid value: tag names must be 1 to %d characters.", MaxTagNameLen)
-		}
-		if len(v) > MaxTagValueLen {
-			return badParam("Property tags has invalid value: tag values must be at most %d characters.", MaxTagValueLen)
-		}
-	}
-	return nil
-}
-
 func checkProps(contentType *string, tags map[string]string) error {
 	if contentType != nil && len(*contentType) > MaxContentTypeLen {
 		return badParam("Property contentType has invalid value: the content type must be at most %d characters.", MaxContentTypeLen)
 	}
-	return CheckTags(tags)
-}
-
-// NewVersion returns a 32-hex-digit version id: 48 bits of the creation
-// time in milliseconds, then 80 random bits. Ids look like Key Vault's, and
-// because they grow with time a new version lands at the end of its
-// object's key range in the store instead of at a random page.
-func NewVersion(now time.Time, r io.Reader) (string, error) {
-	b := make([]byte, 16)
-	ms := uint64(now.UnixMilli())
-	for i := 5; i >= 0; i-- {
-		b[i] = byte(ms)
-		ms >>= 8
-	}
-	if _, err := io.ReadFull(r, b[6:]); err != nil {
-		return "", arca.Internal(err)
-	}
-	return hex.EncodeToString(b), nil
+	return objects.CheckTags(tags)
 }
 
 // SetSecret implements arca.SecretService.
@@ -111,7 +69,7 @@ func (s *Service) SetSecret(ctx context.Context, vault *arca.Vault, name string,
 	if err := checkProps(in.ContentType, in.Tags); err != nil {
 		return nil, err
 	}
-	ver, err := NewVersion(s.Clock.Now(), s.Rand)
+	ver, err := objects.NewVersion(s.Clock.Now(), s.Rand)
 	if err != nil {
 		return nil, err
 	}
@@ -265,8 +223,8 @@ func (s *Service) BackupSecret(ctx context.Context, vault *arca.Vault, name stri
 	if err != nil {
 		return nil, err
 	}
-	if len(versions) > MaxBackupVersions {
-		return nil, badParam("Backup is not allowed for objects with more than %d versions.", MaxBackupVersions)
+	if len(versions) > objects.MaxBackupVersions {
+		return nil, badParam("Backup is not allowed for objects with more than %d versions.", objects.MaxBackupVersions)
 	}
 	plain, err := json.Marshal(&backup{Kind: "secret", Name: hname, Latest: latest, Versions: versions})
 	if err != nil {
@@ -305,7 +263,7 @@ func (s *Service) Seed(ctx context.Context, vault *arca.Vault, names []string, v
 	enabled := true
 	vs := make([]arca.SecretVersion, len(names))
 	for i, n := range names {
-		ver, err := NewVersion(s.Clock.Now(), s.Rand)
+		ver, err := objects.NewVersion(s.Clock.Now(), s.Rand)
 		if err != nil {
 			return err
 		}

@@ -181,7 +181,7 @@ func (a *App) init(ctx context.Context, defaultVault string) error {
 	if a.CA, err = pki.LoadOrCreate(ctx, a.Store, a.Clock.Now()); err != nil {
 		return err
 	}
-	a.Certs = certificates.New(a.Store, a.Keys, a.Secrets, a.Store, a.Clock, rand.Reader)
+	a.Certs = certificates.New(a.Store, a.Keys.Keystore, a.Keys, a.Secrets, a.Store, a.Clock, rand.Reader)
 	a.Certs.CA = certificates.StaticCA{Cert: a.CA.Cert, Key: a.CA.Key}
 	if err := writeFileAtomic(filepath.Join(a.Dir, caFile), a.CA.PEM(), 0o644); err != nil {
 		return err
