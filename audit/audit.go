@@ -48,6 +48,14 @@ type Sink interface {
 	Close() error
 }
 
+// HealthChecker is an optional Sink capability: Healthy reports a problem
+// that will make the next writes fail (a disk about to fill) although the
+// last one succeeded. The Logger then refuses new requests while the records
+// of those already running still fit.
+type HealthChecker interface {
+	Healthy() error
+}
+
 // Logger serialises events to sinks. Safe for concurrent use. Record
 // encodes the event, queues its line and waits until the writer goroutine
 // has handed it to every sink: records that queue while a write is under
@@ -55,12 +63,18 @@ type Sink interface {
 // group of records. A record is acknowledged only once written, which lets
 // the caller refuse to serve a request whose record was lost (fail closed).
 type Logger struct {
+	// Timeout bounds how long Record waits for its write, and how long a
+	// write may take before the log counts as failing (a sink that hangs,
+	// such as a stalled pipe, must not hang every request). Zero: 10 s.
+	Timeout time.Duration
+
 	mu      sync.Mutex
 	buf     []byte // lines waiting for the writer
 	pending *batch // the records in buf; nil when buf is empty
 	spare   []byte // the writer's last buffer, reused when small
 	closed  bool
-	failing error // the last write's error; nil once a write succeeds
+	failing error     // the last write's error, or a sink's health problem; nil when all is well
+	since   time.Time // when the write under way started; zero when idle
 	sinks   []Sink
 	wake    chan struct{} // capacity 1: "there are lines"
 	done    chan struct{} // closed when the writer has exited
@@ -159,6 +173,23 @@ func ResultType(status int) string {
 // ErrClosed is returned by Record after Close.
 var ErrClosed = errors.New("audit: logger closed")
 
+// ErrStalled is returned when the sinks have not finished a write within
+// the Logger's Timeout.
+var ErrStalled = errors.New("audit: the audit sink has not finished writing")
+
+// ErrBacklog is returned when more records wait than maxQueued bytes.
+var ErrBacklog = errors.New("audit: too many records waiting for the audit sink")
+
+// maxQueued bounds the bytes of records waiting for the writer.
+const maxQueued = 16 << 20
+
+func (l *Logger) timeout() time.Duration {
+	if l.Timeout <= 0 {
+		return 10 * time.Second
+	}
+	return l.Timeout
+}
+
 // maxSpare bounds the buffer kept for reuse between writes.
 const maxSpare = 1 << 20
 
@@ -182,6 +213,10 @@ func (l *Logger) Record(e *Event) error {
 		l.mu.Unlock()
 		return ErrClosed
 	}
+	if len(l.buf)+len(line) > maxQueued {
+		l.mu.Unlock()
+		return ErrBacklog
+	}
 	l.buf = append(l.buf, line...)
 	b := l.pending
 	if b == nil {
@@ -197,8 +232,14 @@ func (l *Logger) Record(e *Event) error {
 		*bp = line
 		scratch.Put(bp)
 	}
-	<-b.done
-	return b.err
+	t := time.NewTimer(l.timeout())
+	defer t.Stop()
+	select {
+	case <-b.done:
+		return b.err
+	case <-t.C:
+		return ErrStalled
+	}
 }
 
 // Err is the error of the last write, nil while the sinks work. Callers use
@@ -211,6 +252,9 @@ func (l *Logger) Err() error {
 	defer l.mu.Unlock()
 	if l.closed {
 		return ErrClosed
+	}
+	if !l.since.IsZero() && time.Since(l.since) > l.timeout() {
+		return ErrStalled
 	}
 	return l.failing
 }
@@ -227,25 +271,43 @@ func (l *Logger) writer() {
 			}
 			l.buf, l.pending = l.spare[:0], nil
 			l.spare = nil
+			l.since = time.Now()
 			l.mu.Unlock()
 			err := l.write(out)
+			health := err
+			if health == nil {
+				health = l.health()
+			}
 			l.mu.Lock()
+			l.since = time.Time{}
 			was := l.failing
-			l.failing = err
+			l.failing = health
 			if cap(out) <= maxSpare {
 				l.spare = out[:0] // l.buf never shares this array: it was taken above
 			}
 			l.mu.Unlock()
 			switch {
-			case err != nil && was == nil:
-				l.log.Error("audit log cannot be written: refusing requests until it can", "err", err)
-			case err == nil && was != nil:
+			case health != nil && was == nil:
+				l.log.Error("audit log cannot be written: refusing requests until it can", "err", health)
+			case health == nil && was != nil:
 				l.log.Warn("audit log writable again: serving requests")
 			}
 			b.err = err
 			close(b.done)
 		}
 	}
+}
+
+// health asks the sinks that can tell whether the next writes will fail.
+func (l *Logger) health() error {
+	for _, s := range l.sinks {
+		if h, ok := s.(HealthChecker); ok {
+			if err := h.Healthy(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // write sends out to every sink; a panicking sink is an error, not a crash
@@ -265,7 +327,8 @@ func (l *Logger) write(out []byte) (first error) {
 }
 
 // Close writes the queued records, stops the writer and closes the sinks.
-// It may be called more than once.
+// It waits for a hanging sink at most the Logger's Timeout (then returns
+// ErrStalled and leaves the sinks open). It may be called more than once.
 func (l *Logger) Close() error {
 	if l == nil {
 		return nil
@@ -277,7 +340,11 @@ func (l *Logger) Close() error {
 		close(l.wake)
 	}
 	l.mu.Unlock()
-	<-l.done
+	select {
+	case <-l.done:
+	case <-time.After(l.timeout()):
+		return ErrStalled
+	}
 	if already {
 		return nil
 	}
@@ -297,14 +364,21 @@ func (s WriterSink) Write(line []byte) error { _, err := s.W.Write(line); return
 func (s WriterSink) Close() error            { return nil }
 
 // FileSink appends to a file, rotating it to path.1 … path.N when it
-// reaches MaxBytes.
+// reaches MaxBytes. It keeps Reserve bytes allocated beyond the end of the
+// file (where the filesystem supports it), so that when the disk fills up
+// the records of requests already running still fit: Healthy reports the
+// lack of space at once, and the Logger refuses new requests.
 type FileSink struct {
 	Path     string
 	MaxBytes int64
 	Keep     int
+	Reserve  int64 // bytes kept allocated ahead of the file's end; 0: 1 MiB
 
-	f    *os.File
-	size int64
+	f        *os.File // nil after a failed rotation: reopened by the next Write
+	size     int64
+	reserved int64 // the file's allocated end (size + what is reserved)
+	noAlloc  bool  // the filesystem cannot reserve space
+	lowSpace error // the last failure to reserve space
 }
 
 // OpenFile opens (appending) a rotating file sink with mode 0600.
@@ -326,12 +400,48 @@ func (s *FileSink) open() error {
 		f.Close()
 		return err
 	}
-	s.f, s.size = f, st.Size()
+	s.f, s.size, s.reserved = f, st.Size(), st.Size()
+	s.reserve()
 	return nil
 }
 
+func (s *FileSink) reserveBytes() int64 {
+	if s.Reserve <= 0 {
+		return 1 << 20
+	}
+	return s.Reserve
+}
+
+// reserve tops the space allocated past the end of the file back up to
+// reserveBytes after every write (one fallocate of the few blocks written),
+// so the first write after the disk fills reports it; a failure is
+// remembered for Healthy.
+func (s *FileSink) reserve() {
+	if s.noAlloc || s.f == nil {
+		return
+	}
+	want := s.reserveBytes()
+	if s.lowSpace == nil && s.reserved-s.size >= want {
+		return
+	}
+	switch err := allocate(s.f, s.size, want); {
+	case err == nil:
+		s.reserved, s.lowSpace = s.size+want, nil
+	case errors.Is(err, errNoAllocate):
+		s.noAlloc, s.lowSpace = true, nil
+	default:
+		s.lowSpace = fmt.Errorf("audit: cannot reserve space for the audit log: %w", err)
+	}
+}
+
+// Healthy implements HealthChecker: an error while space for the next
+// records cannot be reserved.
+func (s *FileSink) Healthy() error { return s.lowSpace }
+
 func (s *FileSink) rotate() error {
-	if err := s.f.Close(); err != nil {
+	err := s.f.Close()
+	s.f = nil // whatever happens next, the next Write reopens
+	if err != nil {
 		return err
 	}
 	for i := s.Keep - 1; i >= 1; i-- {
@@ -349,8 +459,14 @@ func (s *FileSink) rotate() error {
 
 // Write implements Sink: one write(2) per call (a record, or a group of
 // records combined by Logger), split at line boundaries where the file
-// must rotate, so no file grows past MaxBytes except by a single record.
+// must rotate, so no file grows past MaxBytes except by a single record. A
+// write that fails part-way is cut off, so the file never holds a torn line.
 func (s *FileSink) Write(p []byte) error {
+	if s.f == nil {
+		if err := s.open(); err != nil {
+			return err
+		}
+	}
 	for len(p) > 0 {
 		n := len(p)
 		if s.MaxBytes > 0 {
@@ -384,8 +500,14 @@ func (s *FileSink) Write(p []byte) error {
 		s.size += int64(w)
 		p = p[n:]
 	}
+	s.reserve()
 	return nil
 }
 
 // Close implements Sink.
-func (s *FileSink) Close() error { return s.f.Close() }
+func (s *FileSink) Close() error {
+	if s.f == nil {
+		return nil
+	}
+	return s.f.Close()
+}

@@ -298,3 +298,28 @@ func TestLoggerHugeRecordDoesNotAlias(t *testing.T) {
 		}
 	}
 }
+
+// blockingSink hangs in Write until released.
+type blockingSink struct{ release chan struct{} }
+
+func (s *blockingSink) Write([]byte) error { <-s.release; return nil }
+func (s *blockingSink) Close() error       { return nil }
+
+// TestLoggerHangingSink: a sink that hangs costs a record at most the
+// Logger's Timeout (ErrStalled, so the request is refused), Err reports the
+// stall for the requests that follow, and Close does not hang either.
+func TestLoggerHangingSink(t *testing.T) {
+	sink := &blockingSink{release: make(chan struct{})}
+	l := New(nil, sink)
+	l.Timeout = 50 * time.Millisecond
+	if err := l.Record(&Event{OperationName: "SecretGet"}); !errors.Is(err, ErrStalled) {
+		t.Fatalf("record on a hanging sink: %v", err)
+	}
+	if !errors.Is(l.Err(), ErrStalled) {
+		t.Fatalf("Err while the sink hangs: %v", l.Err())
+	}
+	if err := l.Close(); !errors.Is(err, ErrStalled) {
+		t.Fatalf("Close with a hanging sink: %v", err)
+	}
+	close(sink.release)
+}

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/arcakv/arca"
 	"github.com/arcakv/arca/storage"
@@ -148,33 +149,41 @@ func (s *Service) ClientCredentials(ctx context.Context, req TokenRequest) (*Tok
 		}
 		acr = "2"
 	} else {
-		key := "client:" + clientID
-		if wait, _ := s.throttled(ctx, key); wait > 0 {
-			return nil, errThrottled(wait)
-		}
+		secret := req.Form.Get("client_secret")
 		var err error
 		sp, err = s.Dir.ServicePrincipal(ctx, clientID)
-		if errors.Is(err, storage.ErrNotFound) || (err == nil && sp.Managed) {
-			s.failed(ctx, key)
-			return nil, oauthErr(400, "unauthorized_client", 700016,
-				"Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.", clientID, t.ID)
-		}
-		if err != nil {
-			return nil, oauthErr(500, "temporarily_unavailable", 50000, "The directory could not be read.")
-		}
-		secret := req.Form.Get("client_secret")
-		if secret == "" {
-			return nil, oauthErr(401, "invalid_client", 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
-		}
-		ok := sp.CheckSecret(secret, false)
-		if !ok && sp.hasSlowSecrets() {
-			if ok, err = s.slowCheck(ctx, func() bool { return sp.CheckSecret(secret, true) }); err != nil {
-				return nil, oauthErr(500, "temporarily_unavailable", 50000, "The request was cancelled.")
+		if err == nil && !sp.Managed && secret != "" && sp.CheckSecret(secret, false) {
+			// A generated secret that matches passes before the throttle: a
+			// client id is no secret, so whoever knows one must not be able to
+			// lock its owner out by guessing (a 240-bit secret cannot be guessed).
+		} else {
+			if err != nil && !errors.Is(err, storage.ErrNotFound) {
+				return nil, oauthErr(500, "temporarily_unavailable", 50000, "The directory could not be read.")
 			}
-		}
-		if !ok {
-			s.failed(ctx, key)
-			return nil, oauthErr(401, "invalid_client", 7000215, "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '%s'.", clientID)
+			if sp == nil || sp.Managed {
+				return nil, oauthErr(400, "unauthorized_client", 700016,
+					"Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.", clientID, t.ID)
+			}
+			if secret == "" {
+				return nil, oauthErr(401, "invalid_client", 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
+			}
+			at, wait, _ := s.begin(ctx, s.throttle().key, "client:"+sp.AppID)
+			if at == nil {
+				return nil, errThrottled(wait)
+			}
+			ok := false
+			if sp.hasSlowSecrets() {
+				if ok, err = s.slowCheck(ctx, func() bool { return sp.CheckSecret(secret, true) }); errors.Is(err, errBusy) {
+					at.succeeded() // not checked: not a failure
+					return nil, errThrottled(time.Second)
+				} else if err != nil {
+					return nil, oauthErr(500, "temporarily_unavailable", 50000, "The request was cancelled.")
+				}
+			}
+			if !ok {
+				return nil, oauthErr(401, "invalid_client", 7000215, "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '%s'.", clientID)
+			}
+			at.succeeded()
 		}
 		acr = "1"
 	}

@@ -157,29 +157,39 @@ func (e *throttleError) Error() string { return ErrThrottled.Error() }
 func (e *throttleError) Unwrap() error { return ErrThrottled }
 
 // checkUser checks a user's password under the failure throttle: a wrong
-// user name or password is ErrSignIn (and charged to the name and the
-// caller's address), a name or address over its budget ErrThrottled.
+// user name or password is ErrSignIn (and charged to the user from this
+// address, to the user from anywhere, and to the address), a user or address
+// over its budget ErrThrottled. A user is keyed by object id, so its UPN and
+// id share one budget.
 func (s *Service) checkUser(ctx context.Context, upn, password string) (*User, error) {
-	key := "user:" + upn
-	if wait, byUser := s.throttled(ctx, key); wait > 0 {
-		return nil, &throttleError{wait: wait, user: byUser}
-	}
 	u, err := s.Dir.User(ctx, upn)
-	if errors.Is(err, storage.ErrNotFound) {
-		s.failed(ctx, key)
-		return nil, ErrSignIn
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return nil, err
 	}
+	who := "user:" + strings.ToLower(upn)
+	if u != nil {
+		who = "user:" + u.ObjectID
+	}
+	th := s.throttle()
+	at, wait, byAddr := s.begin(ctx, th.user, who, th.key, who+"|"+sourceAddr(ctx))
+	if at == nil {
+		return nil, &throttleError{wait: wait, user: !byAddr}
+	}
+	if u == nil {
+		return nil, ErrSignIn
+	}
 	ok, err := s.slowCheck(ctx, func() bool { return u.CheckPassword(password) })
+	if errors.Is(err, errBusy) {
+		at.succeeded()
+		return nil, &throttleError{wait: time.Second}
+	}
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
-		s.failed(ctx, key)
 		return nil, ErrSignIn
 	}
+	at.succeeded()
 	return u, nil
 }
 

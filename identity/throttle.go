@@ -5,29 +5,32 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
+	"errors"
 	"math"
-	"strings"
+	"net/netip"
 	"sync"
 	"time"
 
 	"github.com/arcakv/arca"
 )
 
-// Throttle limits failed credential checks per key: a client id, a user
-// name or a source address. Each key has a bucket of Burst failures that
+// Throttle limits credential checks that fail, per key: a client id, a
+// user, a source address. Each key has a bucket of Burst attempts that
 // refills at one per Every (Entra's smart lockout allows about ten failures
-// a minute); while a key's bucket is empty, attempts for it are refused
-// before any credential is checked, so wrong secrets cost no hashing. Only
-// failures are charged: a caller who signs in correctly is never slowed
-// while its bucket has room.
+// a minute). An attempt takes a token before its credential is checked
+// (Take, atomically, so concurrent attempts cannot all slip past the
+// budget) and gives it back when the credential was right (Refund): only
+// failures are charged. While a key's bucket is empty its attempts are
+// refused before any check, so guesses cost no hashing.
 type Throttle struct {
 	Clock   arca.Clock
-	Burst   float64       // failures allowed at once per key
-	Every   time.Duration // one more failure allowed per Every
-	MaxKeys int           // keys tracked at once; beyond, new keys are refused until buckets refill
+	Burst   float64       // attempts allowed at once per key
+	Every   time.Duration // one more attempt allowed per Every
+	MaxKeys int           // keys tracked at once (0: 100,000); beyond, the least recently charged are dropped
 
-	mu   sync.Mutex
-	keys map[string]*bucket
+	mu        sync.Mutex
+	keys      map[string]*bucket
+	lastSweep time.Time
 }
 
 type bucket struct {
@@ -36,11 +39,14 @@ type bucket struct {
 }
 
 // Default throttle settings: 10 failures at once, then one every 6 s, per
-// client id or user; 30 at once, then one every 2 s, per source address.
+// client id and per user from one address; 50 at once, then one every 2 s,
+// per user from anywhere; 30 at once, then one every 2 s, per address.
 const (
 	keyBurst, keyEvery   = 10, 6 * time.Second
+	userBurst, userEvery = 50, 2 * time.Second
 	addrBurst, addrEvery = 30, 2 * time.Second
 	maxThrottleKeys      = 100_000
+	maxSlowWaiting       = 16 // slow hash checks queued behind the running one
 )
 
 func newThrottle(c arca.Clock, burst float64, every time.Duration) *Throttle {
@@ -55,27 +61,9 @@ func (t *Throttle) refill(b *bucket, now time.Time) {
 	b.last = now
 }
 
-// Wait is zero when key may make another attempt now, else how long until
-// it may.
-func (t *Throttle) Wait(key string) time.Duration {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	b := t.keys[key]
-	if b == nil {
-		if len(t.keys) >= t.MaxKeys && !t.sweepLocked() {
-			return t.Every // too many keys under attack at once: refuse new ones
-		}
-		return 0
-	}
-	t.refill(b, t.Clock.Now())
-	if b.tokens >= 1 {
-		return 0
-	}
-	return time.Duration((1 - b.tokens) * float64(t.Every))
-}
-
-// Fail charges one failed attempt to key.
-func (t *Throttle) Fail(key string) {
+// Take takes one attempt from key's bucket. It returns zero when the
+// attempt may go ahead, else how long until one may (and takes nothing).
+func (t *Throttle) Take(key string) time.Duration {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.Clock.Now()
@@ -84,40 +72,73 @@ func (t *Throttle) Fail(key string) {
 		if t.keys == nil {
 			t.keys = map[string]*bucket{}
 		}
-		if len(t.keys) >= t.MaxKeys && !t.sweepLocked() {
-			return
-		}
+		t.makeRoomLocked(now)
 		b = &bucket{tokens: t.Burst, last: now}
 		t.keys[key] = b
 	}
 	t.refill(b, now)
-	b.tokens = math.Max(b.tokens-1, -t.Burst) // bounded debt: a lockout lasts at most 2*Burst*Every
+	if b.tokens < 1 {
+		return time.Duration((1 - b.tokens) * float64(t.Every))
+	}
+	b.tokens--
+	return 0
 }
 
-// sweepLocked drops buckets that have refilled (they hold no state) and
-// reports whether there is room for a new key.
-func (t *Throttle) sweepLocked() bool {
-	now := t.Clock.Now()
-	for k, b := range t.keys {
-		t.refill(b, now)
-		if b.tokens >= t.Burst {
-			delete(t.keys, k)
+// Refund gives back an attempt Take took, for a credential that was right.
+func (t *Throttle) Refund(key string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if b := t.keys[key]; b != nil {
+		t.refill(b, t.Clock.Now())
+		b.tokens = math.Min(t.Burst, b.tokens+1)
+	}
+}
+
+// makeRoomLocked keeps the table under MaxKeys: at most once per Every it
+// drops the buckets that have refilled (they hold no state); if the table is
+// still full it drops the least recently charged one.
+func (t *Throttle) makeRoomLocked(now time.Time) {
+	max := t.MaxKeys
+	if max <= 0 {
+		max = maxThrottleKeys
+	}
+	if len(t.keys) < max {
+		return
+	}
+	if now.Sub(t.lastSweep) >= t.Every {
+		t.lastSweep = now
+		for k, b := range t.keys {
+			t.refill(b, now)
+			if b.tokens >= t.Burst {
+				delete(t.keys, k)
+			}
 		}
 	}
-	return len(t.keys) < t.MaxKeys
+	for len(t.keys) >= max {
+		var oldest string
+		var at time.Time
+		for k, b := range t.keys {
+			if oldest == "" || b.last.Before(at) {
+				oldest, at = k, b.last
+			}
+		}
+		delete(t.keys, oldest)
+	}
 }
 
 // throttles are the token service's limits on failed sign-ins.
 type throttles struct {
-	key  *Throttle // per client id and per user name
-	addr *Throttle // per source address
+	key  *Throttle // per client id, and per user from one address
+	user *Throttle // per user from anywhere
+	addr *Throttle // per source address (IPv6 by /64)
 	slow chan struct{}
+	wait chan struct{} // places in the queue for slow
 }
 
 func (s *Service) throttle() *throttles {
 	s.throttleOnce.Do(func() {
-		s.th = &throttles{key: newThrottle(s.Clock, keyBurst, keyEvery), addr: newThrottle(s.Clock, addrBurst, addrEvery),
-			slow: make(chan struct{}, 1)}
+		s.th = &throttles{key: newThrottle(s.Clock, keyBurst, keyEvery), user: newThrottle(s.Clock, userBurst, userEvery),
+			addr: newThrottle(s.Clock, addrBurst, addrEvery), slow: make(chan struct{}, 1), wait: make(chan struct{}, maxSlowWaiting)}
 	})
 	return s.th
 }
@@ -129,32 +150,77 @@ func WithSourceAddr(ctx context.Context, addr string) context.Context {
 	return context.WithValue(ctx, sourceKey{}, addr)
 }
 
+// sourceAddr is the caller's address as a throttle key: an IPv4 address, or
+// the /64 of an IPv6 one (a single host can hold a whole /64).
 func sourceAddr(ctx context.Context) string {
 	a, _ := ctx.Value(sourceKey{}).(string)
-	return a
+	return "addr:" + AddrKey(a)
 }
 
-// throttled reports the wait before another attempt for the identity key
-// (a client id or user name) from ctx's source address; zero means go.
-func (s *Service) throttled(ctx context.Context, identityKey string) (time.Duration, bool) {
-	th := s.throttle()
-	if w := th.addr.Wait("addr:" + sourceAddr(ctx)); w > 0 {
-		return w, false
+// AddrKey groups an address for per-client limits: IPv4 (and IPv4-mapped)
+// addresses stand for themselves, IPv6 addresses for their /64.
+func AddrKey(addr string) string {
+	ip, err := netip.ParseAddr(addr)
+	if err != nil {
+		return addr
 	}
-	return th.key.Wait(strings.ToLower(identityKey)), true
+	ip = ip.Unmap()
+	if ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.String()
+	}
+	return ip.String()
 }
 
-// failed charges a failed attempt to the identity key and the source.
-func (s *Service) failed(ctx context.Context, identityKey string) {
+// attempt is one credential check under the throttle.
+type attempt struct {
+	s     *Service
+	taken []struct {
+		t   *Throttle
+		key string
+	}
+}
+
+// begin takes an attempt from the address and from each identity key
+// (pairs of throttle and key). It fails with the wait of the first empty
+// bucket, and whether that was the address's; nothing stays taken then.
+func (s *Service) begin(ctx context.Context, keys ...any) (*attempt, time.Duration, bool) {
 	th := s.throttle()
-	th.addr.Fail("addr:" + sourceAddr(ctx))
-	th.key.Fail(strings.ToLower(identityKey))
+	a := &attempt{s: s}
+	all := append([]any{th.addr, sourceAddr(ctx)}, keys...)
+	for i := 0; i+1 < len(all); i += 2 {
+		t, key := all[i].(*Throttle), all[i+1].(string)
+		if w := t.Take(key); w > 0 {
+			a.succeeded() // give back what was taken before this one
+			return nil, w, i == 0
+		}
+		a.taken = append(a.taken, struct {
+			t   *Throttle
+			key string
+		}{t, key})
+	}
+	return a, 0, false
+}
+
+// succeeded refunds the attempt: the credential was right.
+func (a *attempt) succeeded() {
+	for _, k := range a.taken {
+		k.t.Refund(k.key)
+	}
+	a.taken = nil
 }
 
 // slowCheck runs a slow hash comparison (bcrypt) with at most one running
-// at a time, so guessing cannot take more than one core from other callers.
+// at a time and maxSlowWaiting queued, so guessing cannot take more than one
+// core from other callers. ok is false with errBusy when the queue is full.
 func (s *Service) slowCheck(ctx context.Context, check func() bool) (bool, error) {
 	th := s.throttle()
+	select {
+	case th.wait <- struct{}{}:
+	default:
+		return false, errBusy
+	}
+	defer func() { <-th.wait }()
 	select {
 	case th.slow <- struct{}{}:
 	case <-ctx.Done():
@@ -163,6 +229,9 @@ func (s *Service) slowCheck(ctx context.Context, check func() bool) (bool, error
 	defer func() { <-th.slow }()
 	return check(), nil
 }
+
+// errBusy: too many slow credential checks are waiting.
+var errBusy = errors.New("identity: too many sign-ins waiting")
 
 // retrySeconds rounds a wait up to whole seconds for Retry-After.
 func retrySeconds(d time.Duration) int {

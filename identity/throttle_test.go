@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"net/url"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -44,51 +46,80 @@ func clientCreds(s *Service, addr, clientID, secret string) (*TokenResponse, *OA
 	return s.ClientCredentials(ctx, TokenRequest{Tenant: "adfs", Form: form, Endpoint: "https://localhost:8443/adfs/oauth2/token"})
 }
 
-// TestWrongSecretsAreThrottledPerClient: after 10 wrong secrets a client id
-// is refused with 429 + Retry-After before its secret is checked (the right
-// one too, as a lockout does); one attempt comes back every 6 s; other
-// clients are unaffected.
-func TestWrongSecretsAreThrottledPerClient(t *testing.T) {
-	s, sp, secret, clock := throttleService(t)
-	other, otherSecret, err := s.Dir.CreateServicePrincipal(context.Background(), "other", true, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+// TestWrongSecretsDoNotLockOutTheOwner: guesses at a client's secret are
+// refused with 429 + Retry-After once over budget, but the owner, whose
+// generated secret matches, is never locked out by them.
+func TestWrongSecretsDoNotLockOutTheOwner(t *testing.T) {
+	s, sp, secret, _ := throttleService(t)
 	for i := range keyBurst {
 		if _, oerr := clientCreds(s, "192.0.2.1", sp.AppID, "wrong-"+strconv.Itoa(i)); oerr == nil || oerr.Status != 401 || oerr.Code != "invalid_client" {
 			t.Fatalf("wrong secret %d: %+v", i, oerr)
 		}
 	}
-	_, oerr := clientCreds(s, "192.0.2.2", sp.AppID, secret)
+	_, oerr := clientCreds(s, "192.0.2.1", sp.AppID, "wrong-again")
 	if oerr == nil || oerr.Status != 429 || oerr.RetryAfter < 1 || oerr.ErrorCodes[0] != 90055 {
-		t.Fatalf("locked client with the right secret: %+v", oerr)
+		t.Fatalf("guess over budget: %+v", oerr)
 	}
-	if _, oerr := clientCreds(s, "192.0.2.1", other.AppID, otherSecret); oerr != nil {
-		t.Fatalf("another client: %+v", oerr)
+	if resp, oerr := clientCreds(s, "192.0.2.1", sp.AppID, secret); oerr != nil || resp.AccessToken == "" {
+		t.Fatalf("the owner after the guesses: %+v", oerr)
+	}
+}
+
+// TestLegacySecretsAreThrottled: a client whose secret is a bcrypt hash
+// (stored by an earlier version) is checked only within the budget: past
+// it, attempts are refused before any bcrypt work, until a failure's worth
+// of time has passed.
+func TestLegacySecretsAreThrottled(t *testing.T) {
+	s, sp, _, clock := throttleService(t)
+	h, err := bcrypt.GenerateFromPassword([]byte("legacy-secret"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp.Secrets = []SecretCredential{{ID: "old", Hint: "leg", Hash: h}}
+	if err := s.Dir.put(context.Background(), sp); err != nil {
+		t.Fatal(err)
+	}
+	for i := range keyBurst {
+		if _, oerr := clientCreds(s, "192.0.2.1", sp.AppID, "wrong-"+strconv.Itoa(i)); oerr == nil || oerr.Status != 401 {
+			t.Fatalf("wrong secret %d: %+v", i, oerr)
+		}
+	}
+	if _, oerr := clientCreds(s, "192.0.2.2", sp.AppID, "legacy-secret"); oerr == nil || oerr.Status != 429 {
+		t.Fatalf("over budget: %+v", oerr)
 	}
 	clock.Advance(keyEvery)
-	if resp, oerr := clientCreds(s, "192.0.2.2", sp.AppID, secret); oerr != nil || resp.AccessToken == "" {
+	if resp, oerr := clientCreds(s, "192.0.2.2", sp.AppID, "legacy-secret"); oerr != nil || resp.AccessToken == "" {
 		t.Fatalf("after %v: %+v", keyEvery, oerr)
 	}
 }
 
-// TestWrongSecretsAreThrottledPerAddress: one address guessing across many
-// client ids is refused after 30 failures, while other addresses are not.
+// TestWrongSecretsAreThrottledPerAddress: one address guessing across
+// several clients is refused after 30 failures, while other addresses are
+// not; IPv6 addresses count by /64.
 func TestWrongSecretsAreThrottledPerAddress(t *testing.T) {
-	s, sp, secret, clock := throttleService(t)
+	s, sp, _, clock := throttleService(t)
+	var ids []string
+	for range 3 {
+		o, _, err := s.Dir.CreateServicePrincipal(context.Background(), "o", true, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, o.AppID)
+	}
 	for i := range addrBurst {
-		if _, oerr := clientCreds(s, "198.51.100.7", "00000000-0000-0000-0000-"+strconv.Itoa(100000000000+i), "x"); oerr == nil || oerr.Status != 400 {
-			t.Fatalf("unknown client %d: %+v", i, oerr)
+		addr := "2001:db8:1:2::" + strconv.FormatInt(int64(i+1), 16) // one /64
+		if _, oerr := clientCreds(s, addr, ids[i%3], "x"); oerr == nil || oerr.Status != 401 {
+			t.Fatalf("guess %d: %+v", i, oerr)
 		}
 	}
-	if _, oerr := clientCreds(s, "198.51.100.7", sp.AppID, secret); oerr == nil || oerr.Status != 429 {
+	if _, oerr := clientCreds(s, "2001:db8:1:2::ffff", sp.AppID, "x"); oerr == nil || oerr.Status != 429 {
 		t.Fatalf("address over its budget: %+v", oerr)
 	}
-	if _, oerr := clientCreds(s, "198.51.100.8", sp.AppID, secret); oerr != nil {
-		t.Fatalf("another address: %+v", oerr)
+	if _, oerr := clientCreds(s, "2001:db8:1:3::1", sp.AppID, "x"); oerr == nil || oerr.Status != 401 {
+		t.Fatalf("another /64: %+v", oerr)
 	}
 	clock.Advance(addrEvery)
-	if _, oerr := clientCreds(s, "198.51.100.7", sp.AppID, secret); oerr != nil {
+	if _, oerr := clientCreds(s, "2001:db8:1:2::1", sp.AppID, "x"); oerr == nil || oerr.Status != 401 {
 		t.Fatalf("after %v: %+v", addrEvery, oerr)
 	}
 }
@@ -121,50 +152,98 @@ func TestGeneratedSecretsUseAFastHash(t *testing.T) {
 	}
 }
 
-// TestUserLockout: a user name with 10 wrong passwords is locked with
-// Entra's AADSTS50053 until a failure's worth of time has passed.
+func ropc(s *Service, addr, user, pw string) *OAuthError {
+	form := url.Values{"grant_type": {"password"}, "client_id": {"04b07795-8ddb-461a-bbee-02f9e1bf7b46"}, "username": {user},
+		"password": {pw}, "scope": {"https://vault.localhost:8443/.default"}}
+	_, oerr := s.Password(WithSourceAddr(context.Background(), addr), TokenRequest{Tenant: "adfs", V2: true, Form: form})
+	return oerr
+}
+
+// TestUserLockout: a user with 10 wrong passwords from one address is
+// locked there with Entra's AADSTS50053 until a failure's worth of time has
+// passed; the same user from another address is not; the UPN and the object
+// id share one budget.
 func TestUserLockout(t *testing.T) {
 	s, _, _, clock := throttleService(t)
-	ctx := WithSourceAddr(context.Background(), "192.0.2.9")
-	if _, err := s.Dir.CreateUser(ctx, "alice@arca.local", "correct horse", "Alice"); err != nil {
+	u, err := s.Dir.CreateUser(context.Background(), "alice@arca.local", "correct horse", "Alice")
+	if err != nil {
 		t.Fatal(err)
 	}
-	ropc := func(pw string) *OAuthError {
-		form := url.Values{"grant_type": {"password"}, "client_id": {"04b07795-8ddb-461a-bbee-02f9e1bf7b46"}, "username": {"alice@arca.local"},
-			"password": {pw}, "scope": {"https://vault.localhost:8443/.default"}}
-		_, oerr := s.Password(ctx, TokenRequest{Tenant: "adfs", V2: true, Form: form})
-		return oerr
-	}
 	for i := range keyBurst {
-		if oerr := ropc("wrong"); oerr == nil || oerr.ErrorCodes[0] != 50126 {
+		name := "alice@arca.local"
+		if i%2 == 1 {
+			name = u.ObjectID
+		}
+		if oerr := ropc(s, "192.0.2.9", name, "wrong"); oerr == nil || oerr.ErrorCodes[0] != 50126 {
 			t.Fatalf("wrong password %d: %+v", i, oerr)
 		}
 	}
-	if oerr := ropc("correct horse"); oerr == nil || oerr.ErrorCodes[0] != 50053 || oerr.RetryAfter < 1 {
+	if oerr := ropc(s, "192.0.2.9", "alice@arca.local", "correct horse"); oerr == nil || oerr.ErrorCodes[0] != 50053 || oerr.RetryAfter < 1 {
 		t.Fatalf("locked user: %+v", oerr)
 	}
+	if oerr := ropc(s, "192.0.2.10", "alice@arca.local", "correct horse"); oerr != nil {
+		t.Fatalf("from another address: %+v", oerr)
+	}
 	clock.Advance(keyEvery)
-	if oerr := ropc("correct horse"); oerr != nil {
+	if oerr := ropc(s, "192.0.2.9", "alice@arca.local", "correct horse"); oerr != nil {
 		t.Fatalf("after %v: %+v", keyEvery, oerr)
 	}
 }
 
+// TestConcurrentGuessesStayWithinTheBudget: 40 wrong passwords at once for
+// one user from one address are checked at most 10 times; the rest are
+// refused before any bcrypt work.
+func TestConcurrentGuessesStayWithinTheBudget(t *testing.T) {
+	s, _, _, _ := throttleService(t)
+	if _, err := s.Dir.CreateUser(context.Background(), "bob@arca.local", "correct horse", "Bob"); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var checked, refused atomic.Int32
+	for range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			switch oerr := ropc(s, "192.0.2.11", "bob@arca.local", "wrong"); {
+			case oerr != nil && oerr.ErrorCodes[0] == 50126:
+				checked.Add(1)
+			case oerr != nil && (oerr.ErrorCodes[0] == 50053 || oerr.Status == 429):
+				refused.Add(1)
+			default:
+				t.Errorf("unexpected answer %+v", oerr)
+			}
+		}()
+	}
+	wg.Wait()
+	if checked.Load() > keyBurst || checked.Load()+refused.Load() != 40 {
+		t.Fatalf("%d checked, %d refused", checked.Load(), refused.Load())
+	}
+}
+
 // TestThrottleKeysAreBounded: an attacker inventing keys cannot grow the
-// table past MaxKeys; refilled buckets are dropped to make room.
+// table past MaxKeys, and a new caller is still admitted (the least recently
+// charged bucket makes room).
 func TestThrottleKeysAreBounded(t *testing.T) {
 	clock := arca.NewManualClock(time.Unix(0, 0))
 	th := &Throttle{Clock: clock, Burst: 2, Every: time.Second, MaxKeys: 100}
 	for i := range 1000 {
-		th.Fail("k" + strconv.Itoa(i))
+		th.Take("k" + strconv.Itoa(i))
 	}
 	if len(th.keys) > 100 {
 		t.Fatalf("%d keys tracked", len(th.keys))
 	}
-	if th.Wait("new") == 0 {
-		t.Fatal("a new key was let in while the table is full of fresh failures")
+	if th.Take("new") != 0 {
+		t.Fatal("a new key was refused while the table was full")
 	}
-	clock.Advance(2 * time.Second)
-	if th.Wait("new") != 0 {
-		t.Fatal("refilled buckets were not dropped")
+}
+
+func TestAddrKey(t *testing.T) {
+	for in, want := range map[string]string{
+		"192.0.2.1": "192.0.2.1", "::ffff:192.0.2.1": "192.0.2.1", "2001:db8::1": "2001:db8::/64",
+		"2001:db8::ffff:1": "2001:db8::/64", "2001:db8:0:1::1": "2001:db8:0:1::/64", "not-an-ip": "not-an-ip",
+	} {
+		if got := AddrKey(in); got != want {
+			t.Errorf("AddrKey(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

@@ -72,26 +72,40 @@ func hasBody(r *http.Request) bool {
 	return r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0
 }
 
-// finishBody deals with what the handler left of the request body. An
-// unauthenticated request's body is never read: its connection is closed
-// instead, so a caller without a token cannot hold it by stalling the body.
-// Otherwise a short remainder is read (bounded by the server's read
-// timeout) and a long one closes the connection.
-func finishBody(w http.ResponseWriter, r *http.Request, body *trackedBody, status int) {
+// finishBody deals with what the handler left of the request body. The
+// body of a request that did not authenticate (no token, a bad one, an
+// unknown host, a refusal) is never read: its connection is closed instead,
+// so a caller without a token cannot hold it by stalling the body. An
+// authenticated request's short remainder is read (bounded by the server's
+// read timeout); a long one closes the connection.
+func finishBody(w http.ResponseWriter, r *http.Request, body *trackedBody, authenticated bool) {
 	if body == nil || body.eof {
 		return
 	}
-	if status == http.StatusUnauthorized {
-		// Not a byte more: the server would otherwise try to read the rest
-		// before reusing the connection. An expired read deadline makes
-		// that read fail at once, and the connection closes after the 401.
-		w.Header().Set("Connection", "close")
-		_ = http.NewResponseController(w).SetReadDeadline(time.Now())
+	if !authenticated {
+		// Not a byte more. Over HTTP/1.1 the server would otherwise try to
+		// read the rest before reusing the connection: an expired read
+		// deadline makes that fail at once and the connection closes after
+		// the answer. HTTP/2 resets the stream alone (a Connection header
+		// would end the client's whole connection).
+		if r.ProtoMajor == 1 {
+			w.Header().Set("Connection", "close")
+			_ = http.NewResponseController(w).SetReadDeadline(time.Now())
+		}
 		return
 	}
 	n, err := io.Copy(io.Discard, io.LimitReader(body, maxDrain+1))
-	if err != nil || n > maxDrain {
+	if (err != nil || n > maxDrain) && r.ProtoMajor == 1 {
 		w.Header().Set("Connection", "close")
+	}
+}
+
+// resetHeaders drops every header but those a replacement answer keeps.
+func resetHeaders(h http.Header) {
+	for k := range h {
+		if !keepOnRefusal[strings.ToLower(k)] {
+			delete(h, k)
+		}
 	}
 }
 
@@ -99,11 +113,7 @@ func finishBody(w http.ResponseWriter, r *http.Request, body *trackedBody, statu
 // be written, so the request is not reported as served.
 func (s *Server) refuseUnaudited(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
-	for k := range h {
-		if !keepOnRefusal[strings.ToLower(k)] {
-			delete(h, k)
-		}
-	}
+	resetHeaders(h)
 	h.Set("Retry-After", "5")
 	writeError(w, r, s.Log, errAuditUnavailable())
 }

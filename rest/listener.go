@@ -4,6 +4,8 @@ import (
 	"crypto/tls"
 	"net"
 	"sync"
+
+	"github.com/arcakv/arca/identity"
 )
 
 // TLSConfig is the server TLS configuration of every Arca listener: TLS 1.2
@@ -83,7 +85,7 @@ func (l *ipLimitListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		ip := remoteIP(c)
+		ip := identity.AddrKey(remoteIP(c)) // an IPv6 host holds a whole /64
 		if !l.l.take(ip) {
 			c.Close()
 			continue

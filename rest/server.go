@@ -101,7 +101,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := &bufferedResponse{w: w}
 	if s.Audit == nil || isHealthz(r) {
 		s.dispatch(rec, r, start)
-		finishBody(w, r, body, rec.status)
+		finishBody(w, r, body, ri.principal != nil)
 		rec.flush()
 		return
 	}
@@ -113,7 +113,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		s.dispatch(rec, r, start)
 	}
-	finishBody(w, r, body, rec.status)
+	finishBody(w, r, body, ri.principal != nil)
 	if err := s.auditRequest(r, rec.status, start, reqID, ri); err != nil {
 		s.refuseUnaudited(w, r)
 		return
@@ -132,6 +132,7 @@ func (s *Server) dispatch(rec *bufferedResponse, r *http.Request, start time.Tim
 			s.Log.Error("panic", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
 			rec.status = 0 // nothing has left the server: the whole answer becomes the 500
 			rec.body.Reset()
+			resetHeaders(rec.Header())
 			writeError(rec, r, s.Log, arca.Errorf(arca.KindInternal, "InternalError", "An internal error occurred."))
 		}
 		s.Log.Debug("request", "method", r.Method, "host", r.Host, "path", r.URL.Path,

@@ -63,7 +63,7 @@ func newBenchServerCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			srv := &http.Server{Handler: h, TLSConfig: rest.TLSConfig(*cert), ReadHeaderTimeout: 10 * time.Second} // the same TLS as Arca
+			srv := &http.Server{Handler: h, TLSConfig: rest.TLSConfig(*cert), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second} // the same TLS as Arca
 			go func() { <-ctx.Done(); srv.Close() }()
 			if err := os.WriteFile(caOut, ca.PEM(), 0o644); err != nil {
 				return err
