@@ -9,7 +9,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"math/big"
 	"strings"
 	"testing"
 	"time"
@@ -100,7 +99,7 @@ func TestSecureKeyRelease(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		obj, err := jose.ParseSigned(out, []jose.SignatureAlgorithm{jose.RS256})
+		obj, err := jose.ParseSignedCompact(out, []jose.SignatureAlgorithm{jose.RS256})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -143,13 +142,15 @@ func TestSecureKeyRelease(t *testing.T) {
 		d, _ := base64.RawURLEncoding.DecodeString(jwk["d"])
 		// The released private key signs; the vault's public key verifies.
 		kv, _ := s.GetKey(ctx, vault, "skr", "")
-		priv := &ecdsa.PrivateKey{D: new(big.Int).SetBytes(d)}
 		pubAny, err := keystore.PublicKey(toPublic(kv.Key))
 		if err != nil {
 			t.Fatal(err)
 		}
 		pub := pubAny.(*ecdsa.PublicKey)
-		priv.PublicKey = *pub
+		priv, err := ecdsa.ParseRawPrivateKey(pub.Curve, d)
+		if err != nil {
+			t.Fatal(err)
+		}
 		dg := sha256.Sum256([]byte("x"))
 		sig, _ := ecdsa.SignASN1(rand.Reader, priv, dg[:])
 		if !ecdsa.VerifyASN1(pub, dg[:], sig) {

@@ -25,6 +25,7 @@ import (
 	"github.com/arcakv/arca/storage"
 	"github.com/arcakv/arca/storage/internal/inprocess"
 	bbolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 var (
@@ -59,7 +60,7 @@ var ErrLocked = errors.New("bolt: database is locked by another process (is `arc
 func Open(path string) (*Backend, error) {
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: 2 * time.Second, FreelistType: bbolt.FreelistMapType})
 	if err != nil {
-		if errors.Is(err, bbolt.ErrTimeout) {
+		if errors.Is(err, bolterrors.ErrTimeout) {
 			return nil, ErrLocked
 		}
 		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
@@ -177,7 +178,7 @@ func (b *Backend) Close() error {
 }
 
 func mapErr(err error) error {
-	if errors.Is(err, bbolt.ErrDatabaseNotOpen) {
+	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
 		return storage.ErrClosed
 	}
 	return err

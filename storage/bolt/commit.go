@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	bbolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // committer group-commits write transactions: one goroutine runs them, and
@@ -62,7 +63,7 @@ func (c *committer) update(fn func(*bbolt.Tx) error) error {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		return bbolt.ErrDatabaseNotOpen
+		return bolterrors.ErrDatabaseNotOpen
 	}
 	c.pending = append(c.pending, x)
 	select {
