@@ -45,7 +45,8 @@ test-clients: build ## Official Python, JS and Go live suites against Arca
 	ARCA_BIN=$(CURDIR)/$(BIN) bash scripts/test-clients.sh
 
 bench: build ## Arca vs this machine's ceiling, plus the 1,000,000-secret scale run (report: bench-results.md)
-	./$(BIN) bench --scale $${BENCH_SCALE:-1000000} --out bench-results.md
+	$(GO) build -o bin/arca-bench ./cmd/arca-bench
+	./bin/arca-bench --arca $(BIN) --scale $${BENCH_SCALE:-1000000} --out bench-results.md
 
 microbench: ## go test micro-benchmarks of the hot paths (benchstat-friendly)
 	$(GO) test -run '^$$' -bench . -benchmem -count $${COUNT:-5} ./identity ./storage/bolt ./rest ./barrier

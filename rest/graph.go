@@ -356,7 +356,7 @@ func (g *graphRequest) directoryObject(id string) (map[string]any, error) {
 		m["@odata.type"] = "#microsoft.graph.group"
 		return m, nil
 	}
-	if !errors.Is(err, storage.ErrNotFound) {
+	if !errors.Is(err, storage.ErrNotFound) && !errors.Is(err, identity.ErrGroupNotFound) {
 		return nil, err
 	}
 	sps, err := dir.ServicePrincipals(g.ctx())

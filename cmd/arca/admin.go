@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/arcakv/arca"
+	"github.com/arcakv/arca/deployment"
 	"github.com/arcakv/arca/storage"
 	"github.com/arcakv/arca/storage/bolt"
 	"github.com/spf13/cobra"
@@ -20,12 +21,12 @@ import (
 // while `arca serve` is stopped (bbolt holds an exclusive lock); the
 // management plane will make them online.
 
-func withApp(cmd *cobra.Command, data string, fn func(ctx context.Context, a *App) error) error {
+func withApp(cmd *cobra.Command, data string, fn func(ctx context.Context, a *deployment.App) error) error {
 	ctx := cmd.Context()
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	a, err := openApp(ctx, data, arca.SystemClock{}, "")
+	a, err := deployment.Open(ctx, data, arca.SystemClock{}, "")
 	if err != nil {
 		return err
 	}
@@ -39,8 +40,8 @@ func newInitCmd() *cobra.Command {
 		Use:   "init",
 		Short: "Initialise a data directory: root key, tenant, CA, development identity, default vault",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withAppVault(cmd, data, vault, func(_ context.Context, a *App) error {
-				fmt.Fprintf(cmd.OutOrStdout(), "Initialised %s: tenant %s, default vault %s\n", data, a.Deployment.TenantID, a.Deployment.DefaultVault)
+			return withAppVault(cmd, data, vault, func(_ context.Context, a *deployment.App) error {
+				fmt.Fprintf(cmd.OutOrStdout(), "Initialised %s: tenant %s, default vault %s\n", data, a.Facts.TenantID, a.Facts.DefaultVault)
 				return nil
 			})
 		},
@@ -50,9 +51,9 @@ func newInitCmd() *cobra.Command {
 	return cmd
 }
 
-func withAppVault(cmd *cobra.Command, data, vault string, fn func(ctx context.Context, a *App) error) error {
+func withAppVault(cmd *cobra.Command, data, vault string, fn func(ctx context.Context, a *deployment.App) error) error {
 	ctx := context.Background()
-	a, err := openApp(ctx, data, arca.SystemClock{}, vault)
+	a, err := deployment.Open(ctx, data, arca.SystemClock{}, vault)
 	if err != nil {
 		return err
 	}
@@ -67,9 +68,9 @@ func newCACmd() *cobra.Command {
 		Use:   "export",
 		Short: "Print the CA certificate (PEM) that clients must trust",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			b, err := os.ReadFile(filepath.Join(data, caFile))
+			b, err := os.ReadFile(filepath.Join(data, deployment.CAFile))
 			if errors.Is(err, os.ErrNotExist) {
-				return withApp(cmd, data, func(_ context.Context, a *App) error {
+				return withApp(cmd, data, func(_ context.Context, a *deployment.App) error {
 					_, err := cmd.OutOrStdout().Write(a.CA.PEM())
 					return err
 				})
@@ -111,8 +112,8 @@ func newVaultCmd() *cobra.Command {
 				fmt.Fprintf(cmd.OutOrStdout(), "Created vault %s\n", strings.ToLower(args[0]))
 				return nil
 			}
-			return withApp(cmd, data, func(ctx context.Context, a *App) error {
-				v := a.newVault(args[0], sku)
+			return withApp(cmd, data, func(ctx context.Context, a *deployment.App) error {
+				v := a.NewVault(args[0], sku)
 				v.RetentionDays, v.PurgeProtection = retention, purgeProtection
 				err := a.Vaults.CreateVault(ctx, v)
 				if err != nil {
@@ -131,7 +132,7 @@ func newVaultCmd() *cobra.Command {
 		Use:   "list",
 		Short: "List vaults",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withApp(cmd, data, func(ctx context.Context, a *App) error {
+			return withApp(cmd, data, func(ctx context.Context, a *deployment.App) error {
 				vs, err := a.Vaults.ListVaults(ctx)
 				if err != nil {
 					return err
@@ -175,13 +176,13 @@ func newSPCmd() *cobra.Command {
 			if len(ders) != len(certFiles) {
 				return errors.New("--cert: every file must hold a PEM CERTIFICATE")
 			}
-			return withApp(cmd, data, func(ctx context.Context, a *App) error {
+			return withApp(cmd, data, func(ctx context.Context, a *deployment.App) error {
 				p, secret, err := a.Directory.CreateServicePrincipal(ctx, name, !noSecret, ders)
 				if err != nil {
 					return err
 				}
 				out := cmd.OutOrStdout()
-				fmt.Fprintf(out, "AZURE_TENANT_ID=%s\nAZURE_CLIENT_ID=%s\nOBJECT_ID=%s\n", a.Deployment.TenantID, p.AppID, p.ObjectID)
+				fmt.Fprintf(out, "AZURE_TENANT_ID=%s\nAZURE_CLIENT_ID=%s\nOBJECT_ID=%s\n", a.Facts.TenantID, p.AppID, p.ObjectID)
 				if secret != "" {
 					fmt.Fprintf(out, "AZURE_CLIENT_SECRET=%s\n", secret)
 				}
@@ -200,7 +201,7 @@ func newSPCmd() *cobra.Command {
 		Use:   "list",
 		Short: "List service principals",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withApp(cmd, data, func(ctx context.Context, a *App) error {
+			return withApp(cmd, data, func(ctx context.Context, a *deployment.App) error {
 				sps, err := a.Directory.ServicePrincipals(ctx)
 				if err != nil {
 					return err
@@ -224,7 +225,7 @@ func newSPCmd() *cobra.Command {
 		Short: "Delete a service principal",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withApp(cmd, data, func(ctx context.Context, a *App) error {
+			return withApp(cmd, data, func(ctx context.Context, a *deployment.App) error {
 				err := a.Directory.DeleteServicePrincipal(ctx, args[0])
 				if errors.Is(err, storage.ErrNotFound) {
 					return fmt.Errorf("no service principal with client id %s", args[0])
@@ -240,7 +241,7 @@ func newSPCmd() *cobra.Command {
 
 // serving reports whether `arca serve` holds the data directory's store.
 func serving(data string) bool {
-	db, err := bolt.Open(filepath.Join(data, dbFile))
+	db, err := bolt.Open(filepath.Join(data, deployment.DBFile))
 	if err == nil {
 		db.Close()
 		return false

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/arcakv/arca/deployment"
 	"github.com/arcakv/arca/management"
 	"github.com/spf13/cobra"
 )
@@ -28,7 +29,7 @@ func newUserCmd() *cobra.Command {
 			if upn == "" || password == "" {
 				return errors.New("--upn and --password (or ARCA_USER_PASSWORD) are required")
 			}
-			return withApp(cmd, data, func(ctx context.Context, a *App) error {
+			return withApp(cmd, data, func(ctx context.Context, a *deployment.App) error {
 				before, err := a.Directory.Users(ctx)
 				if err != nil {
 					return err
@@ -39,7 +40,7 @@ func newUserCmd() *cobra.Command {
 				}
 				if len(before) == 0 {
 					if _, err := a.Management.CreateRoleAssignment(ctx, &management.RoleAssignment{
-						Scope: "/subscriptions/" + a.Deployment.SubscriptionID, RoleDefinitionID: management.Owner.ID,
+						Scope: "/subscriptions/" + a.Facts.SubscriptionID, RoleDefinitionID: management.Owner.ID,
 						PrincipalID: usr.ObjectID, PrincipalType: "User"}); err != nil {
 						return err
 					}
@@ -57,7 +58,7 @@ func newUserCmd() *cobra.Command {
 		Use:   "list",
 		Short: "List users",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withApp(cmd, data, func(ctx context.Context, a *App) error {
+			return withApp(cmd, data, func(ctx context.Context, a *deployment.App) error {
 				us, err := a.Directory.Users(ctx)
 				if err != nil {
 					return err
@@ -77,7 +78,7 @@ func newUserCmd() *cobra.Command {
 		Short: "Delete a user and its sessions",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withApp(cmd, data, func(ctx context.Context, a *App) error { return a.Directory.DeleteUser(ctx, args[0]) })
+			return withApp(cmd, data, func(ctx context.Context, a *deployment.App) error { return a.Directory.DeleteUser(ctx, args[0]) })
 		},
 	}
 	del.Flags().StringVar(&data, "data", "./arca-data", "data directory")
@@ -93,10 +94,10 @@ func newSubscriptionCmd() *cobra.Command {
 		Use:   "create",
 		Short: "Create a subscription; the development identity and the first user (or --owner) become Owner",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withApp(cmd, data, func(ctx context.Context, a *App) error {
+			return withApp(cmd, data, func(ctx context.Context, a *deployment.App) error {
 				os := owners
 				if len(os) == 0 {
-					os = append(os, a.devObjectID(ctx))
+					os = append(os, a.DevObjectID(ctx))
 					if us, err := a.Directory.Users(ctx); err == nil && len(us) > 0 {
 						first := us[0]
 						for _, x := range us {
@@ -107,7 +108,7 @@ func newSubscriptionCmd() *cobra.Command {
 						os = append(os, first.ObjectID)
 					}
 				}
-				sub, err := a.Management.CreateSubscription(ctx, name, a.Deployment.TenantID, os...)
+				sub, err := a.Management.CreateSubscription(ctx, name, a.Facts.TenantID, os...)
 				if err != nil {
 					return err
 				}
@@ -123,7 +124,7 @@ func newSubscriptionCmd() *cobra.Command {
 		Use:   "list",
 		Short: "List subscriptions",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withApp(cmd, data, func(ctx context.Context, a *App) error {
+			return withApp(cmd, data, func(ctx context.Context, a *deployment.App) error {
 				subs, err := a.Management.Subscriptions(ctx)
 				if err != nil {
 					return err
@@ -131,7 +132,7 @@ func newSubscriptionCmd() *cobra.Command {
 				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "SUBSCRIPTION-ID\tNAME\tDEFAULT")
 				for _, x := range subs {
-					fmt.Fprintf(tw, "%s\t%s\t%v\n", x.ID, x.DisplayName, x.ID == a.Deployment.SubscriptionID)
+					fmt.Fprintf(tw, "%s\t%s\t%v\n", x.ID, x.DisplayName, x.ID == a.Facts.SubscriptionID)
 				}
 				return tw.Flush()
 			})
@@ -159,9 +160,9 @@ func newRoleCmd() *cobra.Command {
 			if def == nil {
 				return fmt.Errorf("--role %q: not a built-in role", role)
 			}
-			return withApp(cmd, data, func(ctx context.Context, a *App) error {
+			return withApp(cmd, data, func(ctx context.Context, a *deployment.App) error {
 				if scope == "" {
-					scope = "/subscriptions/" + a.Deployment.SubscriptionID
+					scope = "/subscriptions/" + a.Facts.SubscriptionID
 				}
 				oid := principal
 				if sp, err := a.Directory.ServicePrincipal(ctx, principal); err == nil {
@@ -187,7 +188,7 @@ func newRoleCmd() *cobra.Command {
 		Use:   "list",
 		Short: "List role assignments",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withApp(cmd, data, func(ctx context.Context, a *App) error {
+			return withApp(cmd, data, func(ctx context.Context, a *deployment.App) error {
 				ras, err := a.Management.RoleAssignments(ctx)
 				if err != nil {
 					return err

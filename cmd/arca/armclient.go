@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/arcakv/arca/deployment"
 )
 
 // armClient talks to a running deployment's Resource Manager as the
@@ -29,15 +31,15 @@ type armClient struct {
 }
 
 func newARMClient(data string) (*armClient, error) {
-	d, err := readDeployment(data)
+	d, err := deployment.ReadFacts(data)
 	if err != nil {
 		return nil, err
 	}
-	creds, err := readCredentials(data)
+	creds, err := deployment.ReadCredentials(data)
 	if err != nil {
 		return nil, err
 	}
-	pem, err := os.ReadFile(filepath.Join(data, caFile))
+	pem, err := os.ReadFile(filepath.Join(data, deployment.CAFile))
 	if err != nil {
 		return nil, err
 	}
@@ -119,7 +121,7 @@ func (c *armClient) objectID(appID string) (string, error) {
 // createVault creates a vault in the default resource group, granting the
 // development identities every permission.
 func (c *armClient) createVault(data, name, sku string, retention int, purgeProtection bool) error {
-	d, err := readDeployment(data)
+	d, err := deployment.ReadFacts(data)
 	if err != nil {
 		return err
 	}
@@ -138,8 +140,8 @@ func (c *armClient) createVault(data, name, sku string, retention int, purgeProt
 	if purgeProtection {
 		props["enablePurgeProtection"] = true
 	}
-	body, _ := json.Marshal(map[string]any{"location": DefaultLocation, "properties": props})
+	body, _ := json.Marshal(map[string]any{"location": deployment.DefaultLocation, "properties": props})
 	c.token = c.mgmt
-	return c.do("PUT", "/subscriptions/"+c.sub+"/resourceGroups/"+DefaultResourceGroup+"/providers/Microsoft.KeyVault/vaults/"+name+"?api-version=2023-07-01",
+	return c.do("PUT", "/subscriptions/"+c.sub+"/resourceGroups/"+deployment.DefaultResourceGroup+"/providers/Microsoft.KeyVault/vaults/"+name+"?api-version=2023-07-01",
 		"application/json", string(body), nil)
 }

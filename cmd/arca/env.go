@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/arcakv/arca/deployment"
 	"github.com/spf13/cobra"
 )
 
@@ -33,15 +34,15 @@ func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''
 // AZURE_TENANT_ID is "adfs": MSAL then skips instance discovery, so
 // DefaultAzureCredential works unmodified with these variables only.
 func envLines(data string) (string, error) {
-	d, err := readDeployment(data)
+	d, err := deployment.ReadFacts(data)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w (run `arca init` or `arca serve` first)", data, err)
 	}
-	c, err := readCredentials(data)
+	c, err := deployment.ReadCredentials(data)
 	if err != nil {
 		return "", err
 	}
-	abs, err := filepath.Abs(filepath.Join(data, caFile))
+	abs, err := filepath.Abs(filepath.Join(data, deployment.CAFile))
 	if err != nil {
 		return "", err
 	}

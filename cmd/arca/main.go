@@ -37,7 +37,7 @@ func newRootCmd() *cobra.Command {
 		},
 	}
 	root.PersistentFlags().StringVar(&configFile, "config", "", "JSON config file whose keys are flag names")
-	root.AddCommand(newServeCmd(), newInitCmd(), newEnvCmd(), newCACmd(), newVaultCmd(), newSPCmd(), newUserCmd(), newSubscriptionCmd(), newRoleCmd(), newBenchCmd())
+	root.AddCommand(newServeCmd(), newInitCmd(), newEnvCmd(), newCACmd(), newVaultCmd(), newSPCmd(), newUserCmd(), newSubscriptionCmd(), newRoleCmd())
 	return root
 }
 

@@ -1,81 +1,26 @@
 package main
 
 import (
-	"context"
-	"crypto/tls"
-	"errors"
 	"fmt"
-	"io"
-	"log/slog"
-	"net"
-	"net/http"
-	"net/http/pprof"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
-	"encoding/json"
-	"github.com/arcakv/arca"
-	"github.com/arcakv/arca/attestation"
-	"github.com/arcakv/arca/audit"
-	"github.com/arcakv/arca/authz"
-	"github.com/arcakv/arca/certificates"
-	"github.com/arcakv/arca/identity"
-	"github.com/arcakv/arca/keys"
-	"github.com/arcakv/arca/rest"
-	"github.com/arcakv/arca/scheduler"
-	"github.com/go-jose/go-jose/v4"
+	"github.com/arcakv/arca/deployment"
 	"github.com/spf13/cobra"
 )
 
-// serveOptions configure `arca serve`.
-type serveOptions struct {
-	Data          string
-	Port          int
-	Listen        []string
-	DNSSuffix     string
-	DefaultVault  string
-	TLSSANs       []string
-	TLSCert       string
-	TLSKey        string
-	IMDS          bool
-	LogLevel      string
-	PurgeInterval time.Duration
-	TestAttest    bool
-	PprofAddr     string
-	AuditLog      string
-	AuditStdout   bool
-	AttestAuth    []string
-	BodyTimeout   time.Duration // the most a request (headers and body) may take to arrive
-	MaxConnsPerIP int           // open connections one remote address may hold; 0: no limit
-	Clock         arca.Clock    // nil: the system clock
-	LogOutput     io.Writer     // nil: stderr
-}
-
-// Running is a started server.
-type Running struct {
-	App     *App
-	Port    int
-	Handler *rest.Server
-	servers []*http.Server
-	audit   *audit.Logger
-	cancel  context.CancelFunc
-	done    chan struct{}
-}
-
 func newServeCmd() *cobra.Command {
-	o := serveOptions{}
+	o := deployment.Config{}
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Start Arca (initialises the data directory on first start)",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			r, err := startServer(ctx, o)
+			r, err := deployment.Start(ctx, o)
 			if err != nil {
 				return err
 			}
@@ -85,7 +30,7 @@ func newServeCmd() *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "Arca is listening on %s, port %d. Default vault: %s\n\nPoint the Azure SDKs and DefaultAzureCredential at it with:\n\n%s\n",
-				strings.Join(o.Listen, ", "), r.Port, r.Handler.Config.VaultURL(r.App.Deployment.DefaultVault), env)
+				strings.Join(o.Listen, ", "), r.Port, r.Handler.Config.VaultURL(r.App.Facts.DefaultVault), env)
 			<-ctx.Done()
 			return r.Close()
 		},
@@ -110,278 +55,4 @@ func newServeCmd() *cobra.Command {
 	f.IntVar(&o.MaxConnsPerIP, "max-conns-per-ip", 256, "open connections one remote address may hold (0: no limit); more are closed on accept")
 	f.DurationVar(&o.PurgeInterval, "purge-interval", time.Minute, "how often soft-deleted objects past retention are purged")
 	return cmd
-}
-
-func (o *serveOptions) logger() *slog.Logger {
-	var lvl slog.Level
-	_ = lvl.UnmarshalText([]byte(o.LogLevel))
-	out := o.LogOutput
-	if out == nil {
-		out = os.Stderr
-	}
-	return slog.New(slog.NewJSONHandler(out, &slog.HandlerOptions{Level: lvl}))
-}
-
-func listenAll(addrs []string, port int) ([]net.Listener, int, error) {
-	var lns []net.Listener
-	for _, a := range addrs {
-		ln, err := net.Listen("tcp", net.JoinHostPort(a, strconv.Itoa(port)))
-		if err != nil {
-			if a == "::1" && len(lns) > 0 {
-				continue // no IPv6 loopback on this machine
-			}
-			for _, l := range lns {
-				l.Close()
-			}
-			return nil, 0, err
-		}
-		if port == 0 {
-			port = ln.Addr().(*net.TCPAddr).Port
-		}
-		lns = append(lns, ln)
-	}
-	return lns, port, nil
-}
-
-// startServer opens the deployment and serves it until Close.
-func startServer(ctx context.Context, o serveOptions) (*Running, error) {
-	if o.Clock == nil {
-		o.Clock = arca.SystemClock{}
-	}
-	if o.PurgeInterval <= 0 {
-		o.PurgeInterval = time.Minute
-	}
-	if o.BodyTimeout <= 0 {
-		o.BodyTimeout = 30 * time.Second
-	}
-	log := o.logger()
-	o.DNSSuffix = strings.ToLower(strings.Trim(o.DNSSuffix, "."))
-	if o.DNSSuffix == "" || strings.Count(o.DNSSuffix, ".") < 1 {
-		return nil, fmt.Errorf("--dns-suffix %q: need at least two labels (e.g. vault.localhost)", o.DNSSuffix)
-	}
-	lns, port, err := listenAll(o.Listen, o.Port)
-	if err != nil {
-		return nil, err
-	}
-	app, err := openApp(ctx, o.Data, o.Clock, o.DefaultVault)
-	if err != nil {
-		for _, l := range lns {
-			l.Close()
-		}
-		return nil, err
-	}
-	app.Deployment.DNSSuffix, app.Deployment.Port = o.DNSSuffix, port
-	if err := app.saveDeployment(); err != nil {
-		app.Close()
-		return nil, err
-	}
-	cfg := rest.Config{DNSSuffix: o.DNSSuffix, Port: port, IMDS: o.IMDS}
-	cfg.AuthorityURL = "https://localhost" + cfg.PortSuffix()
-
-	cert, err := o.certificate(app, port)
-	if err != nil {
-		app.Close()
-		return nil, err
-	}
-	resources := allowedResources(cfg)
-	h := &rest.Server{
-		Config: cfg, Vaults: app.Vaults, Management: app.Management, Secrets: app.Secrets, Keys: app.Keys, Certificates: app.Certs,
-		Authorizer: &authz.Engine{Source: &authzSource{vaults: app.Vaults, mgmt: app.Management, dir: app.Directory}},
-		Clock:      o.Clock, Log: log,
-		Identity: &identity.Service{Dir: app.Directory, Tokens: app.Tokens, Clock: o.Clock, ResourceOK: func(res string) bool {
-			return resources[strings.ToLower(strings.TrimSuffix(res, "/"))]
-		}},
-	}
-	h.Identity.Tokens.Authority = cfg.AuthorityURL
-	app.Certs.VaultURL = cfg.VaultURL
-	app.Certs.Notify = func(e certificates.Event) {
-		log.Info("certificate near expiry: EmailContacts", "vault", e.Vault, "certificate", e.Name, "version", e.Version, "expires", e.Expires, "contacts", len(e.Contacts))
-	}
-	if err := o.wireRelease(app, h, cfg); err != nil {
-		app.Close()
-		return nil, err
-	}
-	auditLog, err := o.openAudit(log)
-	if err != nil {
-		app.Close()
-		return nil, err
-	}
-	h.Audit = auditLog
-	tlsCfg := rest.TLSConfig(*cert)
-	runCtx, cancel := context.WithCancel(context.Background())
-	r := &Running{App: app, Port: port, Handler: h, cancel: cancel, done: make(chan struct{}), audit: auditLog}
-	limits := o.connLimits()
-	for _, ln := range lns {
-		// ReadTimeout bounds the headers and body together, WriteTimeout the
-		// handler and the answer: a stalled or never-reading client lets
-		// go of its connection within them.
-		srv := &http.Server{Handler: h, TLSConfig: tlsCfg.Clone(), // each server configures HTTP/2 on its own copy
-			ReadHeaderTimeout: 10 * time.Second, ReadTimeout: o.BodyTimeout, WriteTimeout: o.BodyTimeout + 2*time.Minute,
-			IdleTimeout: 120 * time.Second,
-			ErrorLog:    slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
-		r.servers = append(r.servers, srv)
-		go func(ln net.Listener) {
-			if err := srv.ServeTLS(limits.Limit(ln), "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				log.Error("serve", "err", err)
-			}
-		}(ln)
-	}
-	if o.PprofAddr != "" {
-		if err := servePprof(runCtx, o.PprofAddr); err != nil {
-			r.Close()
-			return nil, err
-		}
-	}
-	jobs := &scheduler.Scheduler{Every: o.PurgeInterval, Log: log, Elector: app.Store, Role: "background-jobs", Jobs: []scheduler.Job{
-		{Name: "purge soft-deleted objects past retention", Run: app.PurgeExpired},
-		{Name: "rotate keys per their rotation policy", Run: app.RotateDue},
-		{Name: "renew certificates per their lifetime actions", Run: app.RenewDue},
-	}}
-	go func() { defer close(r.done); jobs.Run(runCtx) }()
-	return r, nil
-}
-
-// Close stops serving and closes the store.
-func (r *Running) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	for _, s := range r.servers {
-		_ = s.Shutdown(ctx)
-	}
-	r.cancel()
-	<-r.done
-	if err := r.audit.Close(); err != nil {
-		r.App.Close()
-		return err
-	}
-	return r.App.Close()
-}
-
-func (o *serveOptions) certificate(app *App, port int) (*tls.Certificate, error) {
-	if o.TLSCert != "" || o.TLSKey != "" {
-		c, err := tls.LoadX509KeyPair(o.TLSCert, o.TLSKey)
-		if err != nil {
-			return nil, fmt.Errorf("--tls-cert/--tls-key: %w", err)
-		}
-		return &c, nil
-	}
-	names := []string{"localhost", "127.0.0.1", "::1", o.DNSSuffix, "*." + o.DNSSuffix}
-	if o.DNSSuffix != "vault.localhost" {
-		names = append(names, "vault.localhost", "*.vault.localhost")
-	}
-	names = append(names, o.TLSSANs...)
-	return app.CA.ServerCertificate(names, app.Clock.Now())
-}
-
-// allowedResources lists the audiences the token service issues tokens for:
-// the vault service, the management endpoint and Graph, in their local and
-// Azure spellings.
-func allowedResources(c rest.Config) map[string]bool {
-	p := c.PortSuffix()
-	out := map[string]bool{}
-	for _, r := range []string{
-		"https://" + c.DNSSuffix + p, "https://vault.localhost" + p, "https://vault.azure.net",
-		"https://localhost" + p, "https://management.localhost" + p, "https://graph.localhost" + p,
-		"https://management.azure.com", "https://management.core.windows.net", "https://graph.microsoft.com",
-	} {
-		out[strings.ToLower(r)] = true
-	}
-	return out
-}
-
-// wireRelease sets up secure key release: the trusted attestation
-// authorities and Arca's signature on release results.
-func (o *serveOptions) wireRelease(app *App, h *rest.Server, cfg rest.Config) error {
-	v := &attestation.Verifier{Clock: o.Clock}
-	for _, spec := range o.AttestAuth {
-		url, file, ok := strings.Cut(spec, "=")
-		if !ok {
-			return fmt.Errorf("--attestation-authority %q: want URL=JWKS-FILE", spec)
-		}
-		b, err := os.ReadFile(file)
-		if err != nil {
-			return err
-		}
-		var set jose.JSONWebKeySet
-		if err := json.Unmarshal(b, &set); err != nil || len(set.Keys) == 0 {
-			return fmt.Errorf("--attestation-authority %s: %s is not a JWKS", url, file)
-		}
-		v.Trust(&attestation.Authority{URL: url, Keys: set})
-	}
-	if o.TestAttest {
-		ta, err := attestation.NewTestAuthority(cfg.AuthorityURL+"/attestation", o.Clock)
-		if err != nil {
-			return err
-		}
-		v.Trust(ta.Authority())
-		h.TestAttestation = ta
-	}
-	app.Keys.Notify = func(vault, name, version string, expires time.Time) {
-		h.Log.Info("key near expiry (rotation policy Notify action)", "vault", vault, "key", name, "version", version, "expires", expires.UTC())
-	}
-	app.Keys.SKR = &keys.Release{Verifier: v, RuntimeKey: attestation.RuntimeKey, Signer: app.Tokens}
-	app.Keys.VaultURL = cfg.VaultURL
-	return nil
-}
-
-// servePprof exposes the profiler on a loopback address only.
-func servePprof(ctx context.Context, addr string) error {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf("--pprof %s: %w", addr, err)
-	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return fmt.Errorf("--pprof %s: only loopback addresses are allowed", addr)
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() { <-ctx.Done(); srv.Close() }()
-	go srv.Serve(ln)
-	return nil
-}
-
-// connLimits are the connection limits of every listener: the configured
-// per-address limit, but at most a quarter of the file descriptors, and in
-// all the descriptors less a reserve for the store, the audit log and
-// outgoing calls, so accepting never fails for want of a descriptor.
-func (o *serveOptions) connLimits() *rest.ConnLimits {
-	l := &rest.ConnLimits{PerIP: o.MaxConnsPerIP}
-	var rl syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err == nil && rl.Cur > 0 && rl.Cur < 1<<20 {
-		fds := int(rl.Cur)
-		l.Total = max(fds-64, fds/2)
-		if l.PerIP > 0 {
-			l.PerIP = min(l.PerIP, max(fds/4, 4))
-		}
-	}
-	return l
-}
-
-// openAudit opens the audit sinks: the rotating file (unless "off") and
-// optionally stdout.
-func (o *serveOptions) openAudit(log *slog.Logger) (*audit.Logger, error) {
-	var sinks []audit.Sink
-	path := o.AuditLog
-	if path == "" {
-		path = filepath.Join(o.Data, "audit", "audit.log")
-	}
-	if path != "off" {
-		f, err := audit.OpenFile(path, 100<<20, 5)
-		if err != nil {
-			return nil, err
-		}
-		sinks = append(sinks, f)
-	}
-	if o.AuditStdout {
-		sinks = append(sinks, audit.WriterSink{W: os.Stdout})
-	}
-	return audit.New(log, sinks...), nil
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/arcakv/arca/deployment"
 	"github.com/arcakv/arca/loadgen"
 )
 
@@ -54,7 +55,7 @@ func (e *benchEnv) bruteForce(ctx context.Context, n int, clientID string) (stop
 // underBruteForce measures get secret while 8 clients guess client secrets,
 // and reports its p50 against the quiet run's.
 func (e *benchEnv) underBruteForce(ctx context.Context, p *proc, data string, op loadgen.Op) (row, error) {
-	d, err := readDeployment(data)
+	d, err := deployment.ReadFacts(data)
 	if err != nil {
 		return row{}, err
 	}

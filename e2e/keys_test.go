@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"context"
@@ -141,7 +141,7 @@ func TestKeyRulesGoSDK(t *testing.T) {
 	_, err = c.CreateKey(ctx, "sym", azkeys.CreateKeyParameters{Kty: to.Ptr(azkeys.KeyTypeOct)}, nil)
 	respErr(t, err, 400, "BadParameter")
 
-	f.createVault(vaultWithSKU("plain", f.r.App.Deployment.TenantID, "standard"))
+	f.createVault(vaultWithSKU("plain", f.r.App.Facts.TenantID, "standard"))
 	sc := f.keysClient("plain")
 	_, err = sc.CreateKey(ctx, "hsm", azkeys.CreateKeyParameters{Kty: to.Ptr(azkeys.KeyTypeRSAHSM)}, nil)
 	respErr(t, err, 400, "BadParameter")

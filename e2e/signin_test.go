@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"context"
@@ -86,7 +86,7 @@ func TestAuthCodePKCE(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tenant := f.r.App.Deployment.TenantID
+	tenant := f.r.App.Facts.TenantID
 	verifier := "a-long-random-verifier-0123456789-abcdefghijklmnopqrstuvwxyz"
 	sum := sha256.Sum256([]byte(verifier))
 	params := url.Values{"client_id": {"04b07795-8ddb-461a-bbee-02f9e1bf7b46"}, "response_type": {"code"},

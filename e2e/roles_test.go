@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"context"
@@ -18,8 +18,8 @@ func TestCustomRoleDefinitionThroughARM(t *testing.T) {
 	rg := sub + "/resourceGroups/arca"
 	vaultScope := rg + "/providers/Microsoft.KeyVault/vaults/customrbac"
 	owner.call("PUT", "resourceGroups/arca/providers/Microsoft.KeyVault/vaults/customrbac?api-version=2023-07-01",
-		`{"location":"local","properties":{"tenantId":"`+f.r.App.Deployment.TenantID+`","sku":{"family":"A","name":"standard"},"enableRbacAuthorization":true}}`, 200)
-	devSP, _ := f.r.App.Directory.ServicePrincipal(ctx, f.r.App.Deployment.DevClientID)
+		`{"location":"local","properties":{"tenantId":"`+f.r.App.Facts.TenantID+`","sku":{"family":"A","name":"standard"},"enableRbacAuthorization":true}}`, 200)
+	devSP, _ := f.r.App.Directory.ServicePrincipal(ctx, f.r.App.Facts.DevClientID)
 	assign := func(scope, principal, roleID string) string {
 		name := strings.ToLower(mustUUID(t))
 		owner.call("PUT", scope+"/providers/Microsoft.Authorization/roleAssignments/"+name+"?api-version=2022-04-01",

@@ -1,4 +1,4 @@
-package main
+package deployment
 
 import (
 	"context"
@@ -27,16 +27,16 @@ import (
 
 // Files of the data directory.
 const (
-	rootKeyFile     = "root.key"        // 0600, hex root key (KEK)
-	dbFile          = "arca.db"         // bbolt; every value sealed by the barrier
-	caFile          = "ca.pem"          // the CA certificate (public)
-	deploymentFile  = "deployment.json" // non-secret facts `arca env` needs
-	credentialsFile = "credentials.sealed"
+	RootKeyFile     = "root.key"        // 0600, hex root key (KEK)
+	DBFile          = "arca.db"         // bbolt; every value sealed by the barrier
+	CAFile          = "ca.pem"          // the CA certificate (public)
+	FactsFile       = "deployment.json" // non-secret facts `arca env` needs
+	CredentialsFile = "credentials.sealed"
 	credentialsAAD  = "arca/dev-credentials/v1"
 )
 
-// Deployment holds the non-secret facts of a data directory.
-type Deployment struct {
+// Facts are the non-secret facts of a data directory.
+type Facts struct {
 	TenantID        string `json:"tenantId"`
 	DevClientID     string `json:"devClientId"`
 	ManagedClientID string `json:"managedIdentityClientId"`
@@ -46,8 +46,8 @@ type Deployment struct {
 	Port            int    `json:"port"`
 }
 
-// devCredentials are sealed under the root key.
-type devCredentials struct {
+// Credentials are sealed under the root key.
+type Credentials struct {
 	ClientSecret   string `json:"clientSecret"`
 	IdentityHeader string `json:"identityHeader"`
 }
@@ -65,25 +65,25 @@ type App struct {
 	Tokens     *identity.Tokens
 	Management *management.Service
 	CA         *pki.CA
-	Deployment Deployment
+	Facts      Facts
 	Clock      arca.Clock
 }
 
 func readRootKey(dir string) ([]byte, error) {
-	b, err := os.ReadFile(filepath.Join(dir, rootKeyFile))
+	b, err := os.ReadFile(filepath.Join(dir, RootKeyFile))
 	if err != nil {
 		return nil, err
 	}
 	k, err := hex.DecodeString(strings.TrimSpace(string(b)))
 	if err != nil || len(k) != 32 {
-		return nil, fmt.Errorf("%s: not a 32-byte hex key", rootKeyFile)
+		return nil, fmt.Errorf("%s: not a 32-byte hex key", RootKeyFile)
 	}
 	return k, nil
 }
 
-func readDeployment(dir string) (Deployment, error) {
-	var d Deployment
-	b, err := os.ReadFile(filepath.Join(dir, deploymentFile))
+func ReadFacts(dir string) (Facts, error) {
+	var d Facts
+	b, err := os.ReadFile(filepath.Join(dir, FactsFile))
 	if err != nil {
 		return d, err
 	}
@@ -110,18 +110,18 @@ func writeFileAtomic(path string, b []byte, mode os.FileMode) error {
 	return os.Rename(tmp, path)
 }
 
-func (a *App) saveDeployment() error {
-	b, _ := json.MarshalIndent(a.Deployment, "", "  ")
-	return writeFileAtomic(filepath.Join(a.Dir, deploymentFile), b, 0o644)
+func (a *App) SaveFacts() error {
+	b, _ := json.MarshalIndent(a.Facts, "", "  ")
+	return writeFileAtomic(filepath.Join(a.Dir, FactsFile), b, 0o644)
 }
 
-// openApp opens (and on first use initialises) the deployment in dir.
+// Open opens (and on first use initialises) the deployment in dir.
 // defaultVault, suffix and port are recorded for `arca env`.
-func openApp(ctx context.Context, dir string, clock arca.Clock, defaultVault string) (*App, error) {
+func Open(ctx context.Context, dir string, clock arca.Clock, defaultVault string) (*App, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	keyPath := filepath.Join(dir, rootKeyFile)
+	keyPath := filepath.Join(dir, RootKeyFile)
 	if _, err := os.Stat(keyPath); errors.Is(err, os.ErrNotExist) {
 		k, err := barrier.NewRootKey()
 		if err != nil {
@@ -135,7 +135,7 @@ func openApp(ctx context.Context, dir string, clock arca.Clock, defaultVault str
 	if err != nil {
 		return nil, err
 	}
-	db, err := bolt.Open(filepath.Join(dir, dbFile))
+	db, err := bolt.Open(filepath.Join(dir, DBFile))
 	if err != nil {
 		return nil, err
 	}
@@ -162,19 +162,19 @@ func openApp(ctx context.Context, dir string, clock arca.Clock, defaultVault str
 // init creates what a fresh data directory lacks: tenant, development
 // service principal, managed identity, token signing key, CA, default vault.
 func (a *App) init(ctx context.Context, defaultVault string) error {
-	d, err := readDeployment(a.Dir)
+	d, err := ReadFacts(a.Dir)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	a.Deployment = d
-	if a.Deployment.DNSSuffix == "" {
-		a.Deployment.DNSSuffix, a.Deployment.Port = "vault.localhost", 8443 // serve's defaults until it records its own
+	a.Facts = d
+	if a.Facts.DNSSuffix == "" {
+		a.Facts.DNSSuffix, a.Facts.Port = "vault.localhost", 8443 // serve's defaults until it records its own
 	}
 	t, err := a.Directory.InitTenant(ctx)
 	if err != nil {
 		return err
 	}
-	a.Deployment.TenantID = t.ID
+	a.Facts.TenantID = t.ID
 	if err := a.Tokens.Load(ctx); err != nil {
 		return err
 	}
@@ -183,11 +183,11 @@ func (a *App) init(ctx context.Context, defaultVault string) error {
 	}
 	a.Certs = certificates.New(a.Store, a.Keys.Keystore, a.Keys, a.Secrets, a.Store, a.Clock, rand.Reader)
 	a.Certs.CA = certificates.StaticCA{Cert: a.CA.Cert, Key: a.CA.Key}
-	if err := writeFileAtomic(filepath.Join(a.Dir, caFile), a.CA.PEM(), 0o644); err != nil {
+	if err := writeFileAtomic(filepath.Join(a.Dir, CAFile), a.CA.PEM(), 0o644); err != nil {
 		return err
 	}
-	if a.Deployment.DevClientID == "" {
-		var creds devCredentials
+	if a.Facts.DevClientID == "" {
+		var creds Credentials
 		sp, secret, err := a.Directory.CreateServicePrincipal(ctx, "arca-dev", true, nil)
 		if err != nil {
 			return err
@@ -202,36 +202,36 @@ func (a *App) init(ctx context.Context, defaultVault string) error {
 		if err != nil {
 			return err
 		}
-		if err := writeFileAtomic(filepath.Join(a.Dir, credentialsFile), sealed, 0o600); err != nil {
+		if err := writeFileAtomic(filepath.Join(a.Dir, CredentialsFile), sealed, 0o600); err != nil {
 			return err
 		}
-		a.Deployment.DevClientID, a.Deployment.ManagedClientID = sp.AppID, mi.AppID
+		a.Facts.DevClientID, a.Facts.ManagedClientID = sp.AppID, mi.AppID
 	}
-	if a.Deployment.SubscriptionID == "" {
-		sub, err := a.Management.CreateSubscription(ctx, "Arca", t.ID, a.devObjectID(ctx))
+	if a.Facts.SubscriptionID == "" {
+		sub, err := a.Management.CreateSubscription(ctx, "Arca", t.ID, a.DevObjectID(ctx))
 		if err != nil {
 			return err
 		}
-		a.Deployment.SubscriptionID = sub.ID
+		a.Facts.SubscriptionID = sub.ID
 	}
 	if err := a.ensureGroup(ctx, DefaultResourceGroup); err != nil {
 		return err
 	}
-	if a.Deployment.DefaultVault == "" {
+	if a.Facts.DefaultVault == "" {
 		if defaultVault == "" {
 			defaultVault = "arca"
 		}
 		// Premium, so HSM key types work out of the box (the SDK suites use them).
-		err := a.Vaults.CreateVault(ctx, a.newVault(defaultVault, "premium"))
+		err := a.Vaults.CreateVault(ctx, a.NewVault(defaultVault, "premium"))
 		if err != nil && arca.KindOf(err) != arca.KindConflict {
 			return err
 		}
-		a.Deployment.DefaultVault = strings.ToLower(defaultVault)
+		a.Facts.DefaultVault = strings.ToLower(defaultVault)
 	}
 	if err := a.placeVaults(ctx); err != nil {
 		return err
 	}
-	return a.saveDeployment()
+	return a.SaveFacts()
 }
 
 // DefaultResourceGroup holds the default vault and vaults created offline.
@@ -240,8 +240,8 @@ const (
 	DefaultLocation      = "local"
 )
 
-func (a *App) devObjectID(ctx context.Context) string {
-	if sp, err := a.Directory.ServicePrincipal(ctx, a.Deployment.DevClientID); err == nil {
+func (a *App) DevObjectID(ctx context.Context) string {
+	if sp, err := a.Directory.ServicePrincipal(ctx, a.Facts.DevClientID); err == nil {
 		return sp.ObjectID
 	}
 	return ""
@@ -267,29 +267,29 @@ func (a *App) vaultScopeExists(ctx context.Context, scope string) (bool, error) 
 }
 
 func (a *App) ensureGroup(ctx context.Context, name string) error {
-	if _, err := a.Management.ResourceGroup(ctx, a.Deployment.SubscriptionID, name); err == nil {
+	if _, err := a.Management.ResourceGroup(ctx, a.Facts.SubscriptionID, name); err == nil {
 		return nil
 	}
-	_, _, err := a.Management.PutResourceGroup(ctx, &management.ResourceGroup{Subscription: a.Deployment.SubscriptionID,
+	_, _, err := a.Management.PutResourceGroup(ctx, &management.ResourceGroup{Subscription: a.Facts.SubscriptionID,
 		Name: name, Location: DefaultLocation})
 	return err
 }
 
-// newVault is a vault of the default subscription and resource group whose
+// NewVault is a vault of the default subscription and resource group whose
 // access policies give the development service principal and the managed
 // identity every permission (as `az keyvault create` grants its creator).
-func (a *App) newVault(name, sku string) *arca.Vault {
-	return &arca.Vault{Name: name, TenantID: a.Deployment.TenantID, SKU: sku, Subscription: a.Deployment.SubscriptionID,
-		ResourceGroup: DefaultResourceGroup, Location: DefaultLocation, AccessPolicies: a.devPolicies(context.Background())}
+func (a *App) NewVault(name, sku string) *arca.Vault {
+	return &arca.Vault{Name: name, TenantID: a.Facts.TenantID, SKU: sku, Subscription: a.Facts.SubscriptionID,
+		ResourceGroup: DefaultResourceGroup, Location: DefaultLocation, AccessPolicies: a.DevPolicies(context.Background())}
 }
 
-// devPolicies grants "all" to the development identities.
-func (a *App) devPolicies(ctx context.Context) []arca.AccessPolicy {
+// DevPolicies grants "all" to the development identities.
+func (a *App) DevPolicies(ctx context.Context) []arca.AccessPolicy {
 	all := []string{"all"}
 	var out []arca.AccessPolicy
-	for _, id := range []string{a.Deployment.DevClientID, a.Deployment.ManagedClientID} {
+	for _, id := range []string{a.Facts.DevClientID, a.Facts.ManagedClientID} {
 		if sp, err := a.Directory.ServicePrincipal(ctx, id); err == nil {
-			out = append(out, arca.AccessPolicy{TenantID: a.Deployment.TenantID, ObjectID: sp.ObjectID,
+			out = append(out, arca.AccessPolicy{TenantID: a.Facts.TenantID, ObjectID: sp.ObjectID,
 				Permissions: arca.Permissions{Keys: all, Secrets: all, Certificates: all, Storage: all}})
 		}
 	}
@@ -309,7 +309,7 @@ func (a *App) placeVaults(ctx context.Context) error {
 		}
 		if _, err := a.Vaults.Update(ctx, v.Name, func(v *arca.Vault) error {
 			if v.Subscription == "" {
-				v.Subscription, v.ResourceGroup, v.Location = a.Deployment.SubscriptionID, DefaultResourceGroup, DefaultLocation
+				v.Subscription, v.ResourceGroup, v.Location = a.Facts.SubscriptionID, DefaultResourceGroup, DefaultLocation
 			}
 			return nil
 		}); err != nil {
@@ -340,19 +340,19 @@ func (a *App) RotateDue(ctx context.Context) (int, error) { return a.Keys.Rotate
 // RenewDue runs the certificate lifetime actions that are due.
 func (a *App) RenewDue(ctx context.Context) (int, error) { return a.Certs.RenewDue(ctx, a.Vaults) }
 
-func readCredentials(dir string) (*devCredentials, error) {
+func ReadCredentials(dir string) (*Credentials, error) {
 	k, err := readRootKey(dir)
 	if err != nil {
 		return nil, err
 	}
-	b, err := os.ReadFile(filepath.Join(dir, credentialsFile))
+	b, err := os.ReadFile(filepath.Join(dir, CredentialsFile))
 	if err != nil {
 		return nil, err
 	}
 	plain, err := barrier.OpenWithRootKey(k, []byte(credentialsAAD), b)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", credentialsFile, err)
+		return nil, fmt.Errorf("%s: %w", CredentialsFile, err)
 	}
-	var c devCredentials
+	var c Credentials
 	return &c, json.Unmarshal(plain, &c)
 }

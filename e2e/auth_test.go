@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"context"
@@ -12,7 +12,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
-	"github.com/arcakv/arca"
 	"math/big"
 	"net/http"
 	"os"
@@ -20,6 +19,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/arcakv/arca"
+	"github.com/arcakv/arca/deployment"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
@@ -30,7 +32,7 @@ import (
 
 func (f *fixture) wantChallenge(resp *http.Response) {
 	f.t.Helper()
-	want := `Bearer authorization="` + f.authority() + "/" + f.r.App.Deployment.TenantID +
+	want := `Bearer authorization="` + f.authority() + "/" + f.r.App.Facts.TenantID +
 		`", resource="https://vault.localhost:` + f.port() + `"`
 	if got := resp.Header.Get("WWW-Authenticate"); got != want {
 		f.t.Fatalf("challenge = %q, want %q", got, want)
@@ -95,7 +97,7 @@ func TestTokenNegatives(t *testing.T) {
 	kid := f.r.App.Tokens.JWKS().Keys[0].KeyID
 	foreign, _ := rsa.GenerateKey(rand.Reader, 2048)
 	none := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`)) + "." + parts[1] + "."
-	sp, _ := f.r.App.Directory.ServicePrincipal(context.Background(), f.r.App.Deployment.DevClientID)
+	sp, _ := f.r.App.Directory.ServicePrincipal(context.Background(), f.r.App.Facts.DevClientID)
 	otherTenant, _, _ := f.r.App.Tokens.Issue("11111111-2222-3333-4444-555555555555", sp, "https://vault.localhost:"+f.port(), true, "1")
 	hs := signWith(t, []byte("0123456789abcdef0123456789abcdef"), kid, jose.HS256, claims)
 
@@ -248,7 +250,7 @@ func TestClientCertificateAssertion(t *testing.T) {
 		}
 		f.grant("arca", sp.ObjectID, arca.Permissions{Secrets: []string{"get", "set"}})
 		cert, _ := x509.ParseCertificate(der)
-		cred, err := azidentity.NewClientCertificateCredential(f.r.App.Deployment.TenantID, sp.AppID, []*x509.Certificate{cert}, key,
+		cred, err := azidentity.NewClientCertificateCredential(f.r.App.Facts.TenantID, sp.AppID, []*x509.Certificate{cert}, key,
 			&azidentity.ClientCertificateCredentialOptions{ClientOptions: f.clientOptions(), DisableInstanceDiscovery: true})
 		if err != nil {
 			t.Fatal(err)
@@ -260,7 +262,7 @@ func TestClientCertificateAssertion(t *testing.T) {
 		// An assertion naming this certificate but signed by another key is refused.
 		other, _ := rsa.GenerateKey(rand.Reader, 2048)
 		th := sha1.Sum(der)
-		endpoint := f.authority() + "/" + f.r.App.Deployment.TenantID + "/oauth2/v2.0/token"
+		endpoint := f.authority() + "/" + f.r.App.Facts.TenantID + "/oauth2/v2.0/token"
 		signer, _ := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: other},
 			(&jose.SignerOptions{}).WithType("JWT").WithHeader("x5t", base64.RawURLEncoding.EncodeToString(th[:])))
 		now := time.Now()
@@ -289,7 +291,7 @@ func TestTokenEndpointErrors(t *testing.T) {
 		return f.do("POST", f.authority()+path, "", body, "Content-Type", "application/x-www-form-urlencoded")
 	}
 	scope := "https://vault.localhost:" + f.port() + "/.default"
-	id := f.r.App.Deployment.DevClientID
+	id := f.r.App.Facts.DevClientID
 	cases := []struct {
 		path, body string
 		status     int
@@ -301,7 +303,7 @@ func TestTokenEndpointErrors(t *testing.T) {
 		{"/adfs/oauth2/token", form("grant_type", "password", "client_id", id, "scope", scope), 400, "invalid_request"},
 		{"/adfs/oauth2/token", form("grant_type", "client_credentials", "client_id", id, "client_secret", f.creds.ClientSecret, "scope", "https://evil.example/.default"), 400, "invalid_resource"},
 		{"/nosuchtenant/oauth2/v2.0/token", form("grant_type", "client_credentials", "client_id", id, "client_secret", f.creds.ClientSecret, "scope", scope), 400, "invalid_request"},
-		{"/" + f.r.App.Deployment.TenantID + "/oauth2/v2.0/token", form("grant_type", "client_credentials", "client_id", id, "client_secret", f.creds.ClientSecret, "scope", "https://vault.localhost:"+f.port()), 400, "invalid_scope"},
+		{"/" + f.r.App.Facts.TenantID + "/oauth2/v2.0/token", form("grant_type", "client_credentials", "client_id", id, "client_secret", f.creds.ClientSecret, "scope", "https://vault.localhost:"+f.port()), 400, "invalid_scope"},
 	}
 	for _, c := range cases {
 		resp, body := post(c.path, c.body)
@@ -319,7 +321,7 @@ func TestTokenEndpointErrors(t *testing.T) {
 // TestOIDCDiscovery: the documents MSAL validates, built from the Host.
 func TestOIDCDiscovery(t *testing.T) {
 	f := startArca(t)
-	tid := f.r.App.Deployment.TenantID
+	tid := f.r.App.Facts.TenantID
 	resp, body := f.do("GET", f.authority()+"/"+tid+"/v2.0/.well-known/openid-configuration", "", "")
 	if resp.StatusCode != 200 || !strings.Contains(body, `"issuer":"`+f.authority()+"/"+tid+`/v2.0"`) ||
 		!strings.Contains(body, `"token_endpoint":"`+f.authority()+"/"+tid+`/oauth2/v2.0/token"`) {
@@ -382,7 +384,7 @@ func TestNoPlaintextAtRest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info, err := os.Stat(filepath.Join(f.dir, rootKeyFile)); err != nil || info.Mode().Perm() != 0o600 {
+	if info, err := os.Stat(filepath.Join(f.dir, deployment.RootKeyFile)); err != nil || info.Mode().Perm() != 0o600 {
 		t.Fatalf("root key mode: %v %v", info.Mode(), err)
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"bufio"
@@ -21,6 +21,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azsecrets"
+	"github.com/arcakv/arca/deployment"
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 )
@@ -52,7 +53,7 @@ func stall(c net.Conn, host, bearer string) error {
 // client keeps being served meanwhile.
 func TestStalledBodiesCannotHoldTheServer(t *testing.T) {
 	const timeout = 2 * time.Second
-	f := startArca(t, func(o *serveOptions) { o.BodyTimeout = timeout; o.MaxConnsPerIP = 60 })
+	f := startArca(t, func(o *deployment.Config) { o.BodyTimeout = timeout; o.MaxConnsPerIP = 60 })
 	host := "arca.vault.localhost:" + f.port()
 	tok := f.token("https://vault.localhost:" + f.port() + "/.default")
 	sc := f.secretsClient(f.credential(), "arca")
@@ -219,7 +220,7 @@ func slicesContains(s []uint16, v uint16) bool {
 func TestHTTP2AnswersKeepTheirBody(t *testing.T) {
 	f := startArca(t)
 	tok := f.arm().token
-	path := "/subscriptions/" + f.r.App.Deployment.SubscriptionID + "/providers/Microsoft.KeyVault/register?api-version=2021-04-01"
+	path := "/subscriptions/" + f.r.App.Facts.SubscriptionID + "/providers/Microsoft.KeyVault/register?api-version=2021-04-01"
 	c, err := f.dialFrom("127.0.0.1", "localhost", "h2")
 	if err != nil {
 		t.Fatal(err)
@@ -349,7 +350,7 @@ func TestAuditOnAFullDisk(t *testing.T) {
 		}
 	})
 	logPath := filepath.Join(mnt, "audit.log")
-	f := startArca(t, func(o *serveOptions) { o.AuditLog = logPath })
+	f := startArca(t, func(o *deployment.Config) { o.AuditLog = logPath })
 	tok := f.token("https://vault.localhost:" + f.port() + "/.default")
 	get := func(corr string) (*http.Response, string) {
 		return f.do("GET", f.vaultURL("arca")+"/secrets/before?api-version=7.5", tok, "", "x-ms-client-request-id", corr)
@@ -435,7 +436,7 @@ func fill(t *testing.T, path string) {
 func TestTokenEndpointThrottleOverHTTP(t *testing.T) {
 	f := startArca(t)
 	post := func(secret string) (*http.Response, string) {
-		form := "grant_type=client_credentials&client_id=" + f.r.App.Deployment.DevClientID + "&client_secret=" + secret +
+		form := "grant_type=client_credentials&client_id=" + f.r.App.Facts.DevClientID + "&client_secret=" + secret +
 			"&scope=https%3A%2F%2Fvault.localhost%3A" + f.port() + "%2F.default"
 		return f.do("POST", f.authority()+"/adfs/oauth2/token", "", form, "Content-Type", "application/x-www-form-urlencoded")
 	}

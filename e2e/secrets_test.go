@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"context"
@@ -230,7 +230,7 @@ func TestPurgeSchedulerOnInjectedClock(t *testing.T) {
 func TestPurgeProtectionAndRetention(t *testing.T) {
 	f := startArca(t)
 	ctx := context.Background()
-	f.createVault(vaultWith("guarded", f.r.App.Deployment.TenantID, 7, true))
+	f.createVault(vaultWith("guarded", f.r.App.Facts.TenantID, 7, true))
 	c := f.secretsClient(f.credential(), "guarded")
 	s, err := c.SetSecret(ctx, "s", azsecrets.SetSecretParameters{Value: to.Ptr("v")}, nil)
 	if err != nil {

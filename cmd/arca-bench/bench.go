@@ -30,12 +30,14 @@ import (
 	"time"
 
 	"github.com/arcakv/arca"
+	"github.com/arcakv/arca/deployment"
 	"github.com/arcakv/arca/loadgen"
 	"github.com/spf13/cobra"
 )
 
-// benchOptions configure `arca bench`.
+// benchOptions configure arca-bench.
 type benchOptions struct {
+	Arca      string // the arca binary to measure
 	Conns     int
 	Duration  time.Duration
 	Requests  int
@@ -51,7 +53,7 @@ type benchOptions struct {
 func newBenchCmd() *cobra.Command {
 	o := benchOptions{}
 	cmd := &cobra.Command{
-		Use:   "bench",
+		Use:   "arca-bench",
 		Short: "Measure Arca against this machine's ceiling (bare HTTPS handler, raw crypto) in one run",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var buf bytes.Buffer
@@ -66,6 +68,7 @@ func newBenchCmd() *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
+	f.StringVar(&o.Arca, "arca", defaultArca(), "the arca binary to measure")
 	f.IntVar(&o.Conns, "conns", 16, "connections (one worker each)")
 	f.DurationVar(&o.Duration, "duration", 5*time.Second, "measured time per workload")
 	f.IntVar(&o.Requests, "requests", 0, "measure this many requests per workload instead of a fixed duration")
@@ -157,16 +160,13 @@ func waitHealthy(ctx context.Context, c *http.Client, u string, p *proc) (time.D
 	return 0, errors.New("server did not become healthy")
 }
 
-func startChild(ctx context.Context, logPath string, args ...string) (*proc, error) {
-	self, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
+// startChild starts bin with args, its output in logPath.
+func startChild(ctx context.Context, bin, logPath string, args ...string) (*proc, error) {
 	lf, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, self, args...)
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Stdout, cmd.Stderr = lf, lf
 	if err := cmd.Start(); err != nil {
 		return nil, err
@@ -270,11 +270,11 @@ func (e *benchEnv) workloads(ctx context.Context) ([]workload, error) {
 }
 
 func (e *benchEnv) fetchToken(ctx context.Context, dir string, port int) (string, error) {
-	creds, err := readCredentials(dir)
+	creds, err := deployment.ReadCredentials(dir)
 	if err != nil {
 		return "", err
 	}
-	d, err := readDeployment(dir)
+	d, err := deployment.ReadFacts(dir)
 	if err != nil {
 		return "", err
 	}
@@ -388,7 +388,7 @@ func runBench(ctx context.Context, o benchOptions, out io.Writer) error {
 			return err
 		}
 	}
-	p, err := startChild(ctx, filepath.Join(tmp, "arca.log"), args...)
+	p, err := startChild(ctx, o.Arca, filepath.Join(tmp, "arca.log"), args...)
 	if err != nil {
 		return err
 	}
@@ -437,7 +437,11 @@ func runBench(ctx context.Context, o benchOptions, out io.Writer) error {
 			return err
 		}
 		caOut := filepath.Join(tmp, "ceiling-"+mode+".pem")
-		cp, err := startChild(ctx, filepath.Join(tmp, "ceiling-"+mode+".log"), "bench", "server", "--ca-out", caOut, "--port", strconv.Itoa(cport),
+		self, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		cp, err := startChild(ctx, self, filepath.Join(tmp, "ceiling-"+mode+".log"), "server", "--ca-out", caOut, "--port", strconv.Itoa(cport),
 			"--mode", mode, "--body-size", strconv.Itoa(len(getBody)))
 		if err != nil {
 			return err
@@ -548,10 +552,10 @@ func waitFile(ctx context.Context, path string) error {
 
 // connect waits for the child Arca and fetches a token.
 func (e *benchEnv) connect(ctx context.Context, data string, p *proc) error {
-	if err := waitFile(ctx, filepath.Join(data, deploymentFile)); err != nil {
+	if err := waitFile(ctx, filepath.Join(data, deployment.FactsFile)); err != nil {
 		return err
 	}
-	b, err := os.ReadFile(filepath.Join(data, caFile))
+	b, err := os.ReadFile(filepath.Join(data, deployment.CAFile))
 	if err != nil {
 		return err
 	}
@@ -561,7 +565,7 @@ func (e *benchEnv) connect(ctx context.Context, data string, p *proc) error {
 	if _, err := waitHealthy(ctx, e.client, fmt.Sprintf("https://localhost:%d/healthz", p.port), p); err != nil {
 		return err
 	}
-	d, err := readDeployment(data)
+	d, err := deployment.ReadFacts(data)
 	if err != nil {
 		return err
 	}
@@ -617,7 +621,7 @@ func (e *benchEnv) scale(ctx context.Context, tmp string, n int) error {
 		}
 		seedTime := time.Since(t0)
 		port, _ := freePort()
-		p, err := startChild(ctx, filepath.Join(tmp, fmt.Sprintf("scale-%d.log", count)), "serve", "--data", data, "--port", strconv.Itoa(port), "--listen", "127.0.0.1", "--log-level", "warn")
+		p, err := startChild(ctx, e.o.Arca, filepath.Join(tmp, fmt.Sprintf("scale-%d.log", count)), "serve", "--data", data, "--port", strconv.Itoa(port), "--listen", "127.0.0.1", "--log-level", "warn")
 		if err != nil {
 			return err
 		}
@@ -667,12 +671,12 @@ func (e *benchEnv) scale(ctx context.Context, tmp string, n int) error {
 // seed initialises a data directory and loads count secrets directly into
 // its default vault (not over HTTP), in batches.
 func seed(ctx context.Context, data string, count int) error {
-	a, err := openApp(ctx, data, arca.SystemClock{}, "")
+	a, err := deployment.Open(ctx, data, arca.SystemClock{}, "")
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	v, err := a.Vaults.Vault(ctx, a.Deployment.DefaultVault)
+	v, err := a.Vaults.Vault(ctx, a.Facts.DefaultVault)
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"bufio"
@@ -391,11 +391,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 	}
 
 	owner := f.arm()
-	tenant := f.r.App.Deployment.TenantID
+	tenant := f.r.App.Facts.TenantID
 	owner.call("PUT", "resourceGroups/arca/providers/Microsoft.KeyVault/vaults/mxrbac?api-version=2023-07-01",
 		`{"location":"local","properties":{"tenantId":"`+tenant+`","sku":{"family":"A","name":"standard"},"enableRbacAuthorization":true}}`, 200)
 	rbacScope := "/subscriptions/" + owner.sub + "/resourceGroups/arca/providers/Microsoft.KeyVault/vaults/mxrbac"
-	devSP, _ := f.r.App.Directory.ServicePrincipal(ctx, f.r.App.Deployment.DevClientID)
+	devSP, _ := f.r.App.Directory.ServicePrincipal(ctx, f.r.App.Facts.DevClientID)
 	if _, err := f.r.App.Management.CreateRoleAssignment(ctx, &management.RoleAssignment{Scope: rbacScope,
 		RoleDefinitionID: "00482a5a-887f-4fb3-b363-3b7fe8e74483", PrincipalID: devSP.ObjectID}); err != nil {
 		t.Fatal(err)

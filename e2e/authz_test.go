@@ -1,10 +1,12 @@
-package main
+package e2e
 
 import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -37,7 +39,7 @@ func TestAccessPolicyEnforcedAndGrantedWithoutRestart(t *testing.T) {
 		t.Fatalf("before the grant: %d %s", code, body)
 	}
 	owner.call("PUT", "resourceGroups/arca/providers/Microsoft.KeyVault/vaults/arca/accessPolicies/add?api-version=2023-07-01",
-		`{"properties":{"accessPolicies":[{"tenantId":"`+f.r.App.Deployment.TenantID+`","objectId":"`+sp.ObjectID+`","permissions":{"secrets":["get"]}}]}}`, 200)
+		`{"properties":{"accessPolicies":[{"tenantId":"`+f.r.App.Facts.TenantID+`","objectId":"`+sp.ObjectID+`","permissions":{"secrets":["get"]}}]}}`, 200)
 	if code, body := get(); code != 200 || !strings.Contains(body, "top-secret-value-123") {
 		t.Fatalf("after the grant: %d %s", code, body)
 	}
@@ -50,7 +52,7 @@ func TestAccessPolicyEnforcedAndGrantedWithoutRestart(t *testing.T) {
 	}
 	// And removal takes effect at once too.
 	owner.call("PUT", "resourceGroups/arca/providers/Microsoft.KeyVault/vaults/arca/accessPolicies/remove?api-version=2023-07-01",
-		`{"properties":{"accessPolicies":[{"tenantId":"`+f.r.App.Deployment.TenantID+`","objectId":"`+sp.ObjectID+`","permissions":{"secrets":["get"]}}]}}`, 200)
+		`{"properties":{"accessPolicies":[{"tenantId":"`+f.r.App.Facts.TenantID+`","objectId":"`+sp.ObjectID+`","permissions":{"secrets":["get"]}}]}}`, 200)
 	if code, _ := get(); code != 403 {
 		t.Fatalf("after the removal: %d", code)
 	}
@@ -64,12 +66,12 @@ func TestRBACModeDownToOneObject(t *testing.T) {
 	owner := f.arm()
 	sub := owner.sub
 	owner.call("PUT", "resourceGroups/arca/providers/Microsoft.KeyVault/vaults/rbacvault?api-version=2023-07-01",
-		`{"location":"local","properties":{"tenantId":"`+f.r.App.Deployment.TenantID+`","sku":{"family":"A","name":"standard"},"enableRbacAuthorization":true}}`, 200)
+		`{"location":"local","properties":{"tenantId":"`+f.r.App.Facts.TenantID+`","sku":{"family":"A","name":"standard"},"enableRbacAuthorization":true}}`, 200)
 	sp, secret, err := f.r.App.Directory.CreateServicePrincipal(ctx, "rbac-app", true, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	devSP, _ := f.r.App.Directory.ServicePrincipal(ctx, f.r.App.Deployment.DevClientID)
+	devSP, _ := f.r.App.Directory.ServicePrincipal(ctx, f.r.App.Facts.DevClientID)
 	vaultScope := "/subscriptions/" + sub + "/resourceGroups/arca/providers/Microsoft.KeyVault/vaults/rbacvault"
 	assign := func(scope, principal, role string) {
 		owner.call("PUT", scope+"/providers/Microsoft.Authorization/roleAssignments/"+strings.ToLower(mustUUID(t))+"?api-version=2022-04-01",
@@ -166,7 +168,16 @@ func TestAuditLogRecordsEveryRequestWithoutSecrets(t *testing.T) {
 func TestEveryHandlerOperationIsInTheTable(t *testing.T) {
 	re := regexp.MustCompile(`(?:authorize|backup|restoreBlob)\("([A-Za-z]+)"|"[a-zA-Z]+": +"(Key[A-Za-z]+)"`)
 	n := 0
-	for _, file := range []string{"../../rest/secrets.go", "../../rest/keys.go", "../../rest/certificates.go", "../../rest/server.go"} {
+	var files []string
+	if err := filepath.WalkDir("../rest", func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(path, ".go") && !strings.HasSuffix(path, "_test.go") {
+			files = append(files, path)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range files {
 		b, err := os.ReadFile(file)
 		if err != nil {
 			t.Fatal(err)
@@ -189,15 +200,12 @@ func TestEveryHandlerOperationIsInTheTable(t *testing.T) {
 // vault serves the development identity at once.
 func TestVaultCreateIsAnARMClientWhileServing(t *testing.T) {
 	f := startArca(t)
-	cmd := newRootCmd()
-	cmd.SetArgs([]string{"vault", "create", "armvault", "--data", f.dir, "--sku", "standard"})
-	var out strings.Builder
-	cmd.SetOut(&out)
-	if err := cmd.Execute(); err != nil {
-		t.Fatal(err)
+	out, err := exec.Command(arcaBinary(t), "vault", "create", "armvault", "--data", f.dir, "--sku", "standard").CombinedOutput()
+	if err != nil {
+		t.Fatalf("arca vault create: %v %s", err, out)
 	}
 	if _, err := f.r.App.Vaults.Vault(context.Background(), "armvault"); err != nil {
-		t.Fatalf("vault not created: %v (%s)", err, out.String())
+		t.Fatalf("vault not created: %v (%s)", err, out)
 	}
 	tok := f.token("https://vault.localhost:" + f.port() + "/.default")
 	if resp, body := f.do("PUT", f.vaultURL("armvault")+"/secrets/s?api-version=7.4", tok, `{"value":"v"}`); resp.StatusCode != 200 {
@@ -215,7 +223,7 @@ func TestDecisionNotTakenOnAStaleVault(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sp, err := f.r.App.Directory.ServicePrincipal(ctx, f.r.App.Deployment.DevClientID)
+	sp, err := f.r.App.Directory.ServicePrincipal(ctx, f.r.App.Facts.DevClientID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"context"
@@ -22,7 +22,7 @@ type arm struct {
 }
 
 func (f *fixture) arm() *arm {
-	return &arm{f: f, token: f.token("https://management.localhost:" + f.port() + "/.default"), sub: f.r.App.Deployment.SubscriptionID}
+	return &arm{f: f, token: f.token("https://management.localhost:" + f.port() + "/.default"), sub: f.r.App.Facts.SubscriptionID}
 }
 
 // call sends method to path (relative to the subscription when it does not
@@ -110,7 +110,7 @@ func TestARMAuthAndMetadata(t *testing.T) {
 		}
 	}
 	subs := values(a.call("GET", "/subscriptions?api-version=2019-11-01", "", 200))
-	if len(subs) != 1 || subs[0]["subscriptionId"] != a.sub || subs[0]["tenantId"] != f.r.App.Deployment.TenantID || subs[0]["state"] != "Enabled" {
+	if len(subs) != 1 || subs[0]["subscriptionId"] != a.sub || subs[0]["tenantId"] != f.r.App.Facts.TenantID || subs[0]["state"] != "Enabled" {
 		t.Fatalf("subscriptions: %v", subs)
 	}
 	if got := a.call("GET", "/subscriptions/"+a.sub+"?api-version=2022-12-01", "", 200); got["id"] != "/subscriptions/"+a.sub {
@@ -119,7 +119,7 @@ func TestARMAuthAndMetadata(t *testing.T) {
 	if got := a.call("GET", "/subscriptions/00000000-0000-0000-0000-000000000000?api-version=2022-12-01", "", 404); errCode(got) != "SubscriptionNotFound" {
 		t.Fatalf("unknown subscription: %v", got)
 	}
-	if ts := values(a.call("GET", "/tenants?api-version=2022-12-01", "", 200)); len(ts) != 1 || ts[0]["tenantId"] != f.r.App.Deployment.TenantID {
+	if ts := values(a.call("GET", "/tenants?api-version=2022-12-01", "", 200)); len(ts) != 1 || ts[0]["tenantId"] != f.r.App.Facts.TenantID {
 		t.Fatalf("tenants: %v", ts)
 	}
 	if p := a.call("GET", "providers/Microsoft.KeyVault?api-version=2021-04-01", "", 200); p["registrationState"] != "Registered" {
@@ -149,7 +149,7 @@ func TestARMResourceGroups(t *testing.T) {
 		t.Fatalf("create: %v", g)
 	}
 	a.call("PUT", "resourcegroups/rg1"+v, `{"location":"westus"}`, 200)
-	if got := a.call("PUT", "resourcegroups/rg1"+v, `{"location":"eastus"}`, 400); errCode(got) != "InvalidResourceGroupLocation" {
+	if got := a.call("PUT", "resourcegroups/rg1"+v, `{"location":"eastus"}`, 409); errCode(got) != "InvalidResourceGroupLocation" {
 		t.Fatalf("location change: %v", got)
 	}
 	a.call("PUT", "resourcegroups/bad!name"+v, `{"location":"westus"}`, 400)
@@ -183,8 +183,8 @@ func TestARMVaults(t *testing.T) {
 	f := startArca(t)
 	a := f.arm()
 	ctx := context.Background()
-	tenant := f.r.App.Deployment.TenantID
-	dev, _ := f.r.App.Directory.ServicePrincipal(ctx, f.r.App.Deployment.DevClientID)
+	tenant := f.r.App.Facts.TenantID
+	dev, _ := f.r.App.Directory.ServicePrincipal(ctx, f.r.App.Facts.DevClientID)
 	a.call("PUT", "resourcegroups/rg1?api-version=2021-04-01", `{"location":"westus"}`, 201)
 	a.call("PUT", "resourcegroups/rg2?api-version=2021-04-01", `{"location":"westus"}`, 201)
 	vp := "resourceGroups/rg1/providers/Microsoft.KeyVault/vaults/"
@@ -365,7 +365,7 @@ func TestARMRoleAssignments(t *testing.T) {
 	f := startArca(t)
 	owner := f.arm()
 	ctx := context.Background()
-	tenant := f.r.App.Deployment.TenantID
+	tenant := f.r.App.Facts.TenantID
 	sp, secret, err := f.r.App.Directory.CreateServicePrincipal(ctx, "limited", true, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -454,7 +454,7 @@ func TestUserPasswordRefreshAndGraph(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tenant := f.r.App.Deployment.TenantID
+	tenant := f.r.App.Facts.TenantID
 	azCLI := "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
 	mgmtScope := "https://management.localhost:" + f.port() + "//.default offline_access openid profile"
 	post := func(form url.Values) (int, map[string]any) {
@@ -481,7 +481,7 @@ func TestUserPasswordRefreshAndGraph(t *testing.T) {
 		t.Fatalf("id_token claims: %v", idt)
 	}
 	// the user is no Owner yet (created directly, not by `arca user create`): ARM 403
-	a := &arm{f: f, token: tok["access_token"].(string), sub: f.r.App.Deployment.SubscriptionID}
+	a := &arm{f: f, token: tok["access_token"].(string), sub: f.r.App.Facts.SubscriptionID}
 	a.call("GET", "resourcegroups/arca?api-version=2021-04-01", "", 403)
 	// refresh for another resource (Graph); the old refresh token is single-use
 	rt := tok["refresh_token"].(string)
@@ -517,7 +517,7 @@ func TestUserPasswordRefreshAndGraph(t *testing.T) {
 		t.Fatalf("users/id: %v", got)
 	}
 	g("/v1.0/users/bob@arca.local", appGraph, 404)
-	dev, _ := f.r.App.Directory.ServicePrincipal(ctx, f.r.App.Deployment.DevClientID)
+	dev, _ := f.r.App.Directory.ServicePrincipal(ctx, f.r.App.Facts.DevClientID)
 	for _, filter := range []string{"servicePrincipalNames/any(c:c eq '" + dev.AppID + "')", "appId eq '" + dev.AppID + "'"} {
 		got := values(g("/v1.0/servicePrincipals?$filter="+url.QueryEscape(filter), appGraph, 200))
 		if len(got) != 1 || got[0]["id"] != dev.ObjectID {

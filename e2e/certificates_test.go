@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"context"
@@ -28,6 +28,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azcertificates"
 	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azkeys"
 	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azsecrets"
+	"github.com/arcakv/arca/deployment"
 	"software.sslmate.com/src/go-pkcs12"
 )
 
@@ -134,7 +135,7 @@ func TestCertificatesArcaIssuerE2E(t *testing.T) {
 	f := startArca(t)
 	ctx := context.Background()
 	c, sc, kc := f.certsClient("arca"), f.secretsClient(f.credential(), "arca"), f.keysClient("arca")
-	caPEM, err := os.ReadFile(filepath.Join(f.dir, caFile))
+	caPEM, err := os.ReadFile(filepath.Join(f.dir, deployment.CAFile))
 	if err != nil {
 		t.Fatal(err)
 	}

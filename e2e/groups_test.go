@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"context"
@@ -32,7 +32,7 @@ func TestGroupMembershipGrantsAccess(t *testing.T) {
 	ctx := context.Background()
 	owner := f.arm()
 	sub := owner.sub
-	tenant := f.r.App.Deployment.TenantID
+	tenant := f.r.App.Facts.TenantID
 	graphTok := f.token("https://graph.localhost:" + f.port() + "/.default")
 	devTok := f.token("https://vault.localhost:" + f.port() + "/.default")
 	outer := f.graph(graphTok, "POST", "groups", `{"displayName":"Vault Readers","mailNickname":"vault-readers","mailEnabled":false,"securityEnabled":true}`, 201)
@@ -92,7 +92,7 @@ func TestGroupMembershipGrantsAccess(t *testing.T) {
 	// RBAC mode: Secrets User assigned to the outer group at the vault.
 	owner.call("PUT", "resourceGroups/arca/providers/Microsoft.KeyVault/vaults/grouprbac?api-version=2023-07-01",
 		`{"location":"local","properties":{"tenantId":"`+tenant+`","sku":{"family":"A","name":"standard"},"enableRbacAuthorization":true}}`, 200)
-	devSP, _ := f.r.App.Directory.ServicePrincipal(ctx, f.r.App.Deployment.DevClientID)
+	devSP, _ := f.r.App.Directory.ServicePrincipal(ctx, f.r.App.Facts.DevClientID)
 	vaultScope := "/subscriptions/" + sub + "/resourceGroups/arca/providers/Microsoft.KeyVault/vaults/grouprbac"
 	assign := func(principal, ptype, role string) {
 		owner.call("PUT", vaultScope+"/providers/Microsoft.Authorization/roleAssignments/"+strings.ToLower(mustUUID(t))+"?api-version=2022-04-01",

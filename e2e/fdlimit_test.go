@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"context"
@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/arcakv/arca/deployment"
 )
 
 // TestStalledBodiesUnderAFileDescriptorLimit runs a real arca process with
@@ -32,10 +34,7 @@ func TestStalledBodiesUnderAFileDescriptorLimit(t *testing.T) {
 		t.Skip("prlimit (util-linux) not installed")
 	}
 	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "arca")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v %s", err, out)
-	}
+	bin := arcaBinary(t)
 	port := freeTestPort(t)
 	data := filepath.Join(tmp, "data")
 	cmd := exec.Command(prlimit, "--nofile=256:256", "--", bin, "serve", "--data", data, "--port", strconv.Itoa(port),
@@ -55,8 +54,8 @@ func TestStalledBodiesUnderAFileDescriptorLimit(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("arca did not start")
 		}
-		if pem, err := os.ReadFile(filepath.Join(data, caFile)); err == nil {
-			if _, err := os.Stat(filepath.Join(data, deploymentFile)); err == nil {
+		if pem, err := os.ReadFile(filepath.Join(data, deployment.CAFile)); err == nil {
+			if _, err := os.Stat(filepath.Join(data, deployment.FactsFile)); err == nil {
 				roots = x509.NewCertPool()
 				roots.AppendCertsFromPEM(pem)
 				d := &net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)}}
@@ -83,11 +82,11 @@ func TestStalledBodiesUnderAFileDescriptorLimit(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	creds, err := readCredentials(data)
+	creds, err := deployment.ReadCredentials(data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dep, err := readDeployment(data)
+	dep, err := deployment.ReadFacts(data)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,16 +1,19 @@
-package main
+package e2e
 
 import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,33 +23,70 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azsecrets"
 	"github.com/arcakv/arca"
+	"github.com/arcakv/arca/deployment"
 )
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// TestMain removes the binary arcaBinary built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
+
+// arcaBinary builds cmd/arca once per test run (for tests that need the
+// command line or a separate process) and returns its path.
+func arcaBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "arca-e2e-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "arca")
+		if out, err := exec.Command("go", "build", "-o", binPath, "../cmd/arca").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v %s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
 
 // fixture is an Arca server started in-process on a random port.
 type fixture struct {
 	t     *testing.T
 	dir   string
-	r     *Running
+	r     *deployment.Running
 	clock *arca.ManualClock
-	creds *devCredentials
+	creds *deployment.Credentials
 	http  *http.Client // trusts only Arca's CA; resolves *.localhost to loopback
 }
 
-func startArca(t *testing.T, mutate ...func(*serveOptions)) *fixture {
+func startArca(t *testing.T, mutate ...func(*deployment.Config)) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	clock := arca.NewManualClock(time.Now().Truncate(time.Second))
-	o := serveOptions{Data: dir, Port: 0, Listen: []string{"127.0.0.1", "::1"}, DNSSuffix: "vault.localhost",
+	o := deployment.Config{Data: dir, Port: 0, Listen: []string{"127.0.0.1", "::1"}, DNSSuffix: "vault.localhost",
 		DefaultVault: "arca", IMDS: true, LogLevel: "warn", Clock: clock, LogOutput: io.Discard, PurgeInterval: time.Hour}
 	for _, m := range mutate {
 		m(&o)
 	}
-	r, err := startServer(context.Background(), o)
+	r, err := deployment.Start(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.Close() })
-	creds, err := readCredentials(dir)
+	creds, err := deployment.ReadCredentials(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +97,7 @@ func startArca(t *testing.T, mutate ...func(*serveOptions)) *fixture {
 
 func (f *fixture) caPool() *x509.CertPool {
 	pool := x509.NewCertPool()
-	b, err := os.ReadFile(filepath.Join(f.dir, caFile))
+	b, err := os.ReadFile(filepath.Join(f.dir, deployment.CAFile))
 	if err != nil || !pool.AppendCertsFromPEM(b) {
 		f.t.Fatalf("ca.pem: %v", err)
 	}
@@ -97,7 +137,7 @@ func (f *fixture) clientOptions() azcore.ClientOptions {
 
 // credential is the development service principal with the tenant GUID.
 func (f *fixture) credential() azcore.TokenCredential {
-	c, err := azidentity.NewClientSecretCredential(f.r.App.Deployment.TenantID, f.r.App.Deployment.DevClientID, f.creds.ClientSecret,
+	c, err := azidentity.NewClientSecretCredential(f.r.App.Facts.TenantID, f.r.App.Facts.DevClientID, f.creds.ClientSecret,
 		&azidentity.ClientSecretCredentialOptions{ClientOptions: f.clientOptions(), DisableInstanceDiscovery: true})
 	if err != nil {
 		f.t.Fatal(err)
@@ -163,7 +203,7 @@ func vaultWithSKU(name, tenant, sku string) *arca.Vault {
 // createVault creates v with access policies for the development identities.
 func (f *fixture) createVault(v *arca.Vault) {
 	f.t.Helper()
-	v.AccessPolicies = f.r.App.devPolicies(context.Background())
+	v.AccessPolicies = f.r.App.DevPolicies(context.Background())
 	if err := f.r.App.Vaults.CreateVault(context.Background(), v); err != nil {
 		f.t.Fatal(err)
 	}
