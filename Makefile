@@ -49,7 +49,7 @@ bench: build ## Arca vs this machine's ceiling, plus the 1,000,000-secret scale 
 	./bin/arca-bench --arca $(BIN) --scale $${BENCH_SCALE:-1000000} --out bench-results.md
 
 microbench: ## go test micro-benchmarks of the hot paths (benchstat-friendly)
-	$(GO) test -run '^$$' -bench . -benchmem -count $${COUNT:-5} ./identity ./storage/bolt ./rest ./barrier
+	$(GO) test -run '^$$' -bench . -benchmem -count $${COUNT:-5} ./identity ./storage/bolt ./rest/keyvault ./barrier
 
 clean:
 	rm -rf bin .cache

@@ -1,43 +1,23 @@
 package rest
 
 import (
-	"context"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
-	"github.com/arcakv/arca"
 	"github.com/arcakv/arca/audit"
+	"github.com/arcakv/arca/rest/arm"
+	"github.com/arcakv/arca/rest/httpx"
 )
-
-// reqInfo collects, during one request, what its audit record needs: the
-// operation the handler declared and the principal the token proved.
-type reqInfo struct {
-	op        arca.Operation
-	principal *arca.Principal
-	resource  string
-	policyHit *bool
-}
-
-type reqInfoKey struct{}
-
-func withReqInfo(ctx context.Context, ri *reqInfo) context.Context {
-	return context.WithValue(ctx, reqInfoKey{}, ri)
-}
-
-func reqInfoFrom(ctx context.Context) *reqInfo {
-	ri, _ := ctx.Value(reqInfoKey{}).(*reqInfo)
-	return ri
-}
 
 // auditRequest writes the request's audit record and returns once it is
 // written, or the error that kept it from being written. It never logs
 // bodies, headers other than the user agent, or credential query parameters.
-func (s *Server) auditRequest(r *http.Request, status int, start time.Time, requestID string, ri *reqInfo) error {
+func (s *Server) auditRequest(r *http.Request, status int, start time.Time, requestID string, ri *httpx.RequestInfo) error {
 	host, _, _ := net.SplitHostPort(r.RemoteAddr)
-	op, resource := string(ri.op), ri.resource
+	op, resource := string(ri.Operation), ri.Resource
 	if op == "" {
 		op, resource = unhandledOp(r, resource)
 	}
@@ -51,15 +31,15 @@ func (s *Server) auditRequest(r *http.Request, status int, start time.Time, requ
 		"httpStatusCode": status,
 		"clientInfo":     trimUA(r.UserAgent()),
 	}
-	if ri.policyHit != nil {
-		props["isAccessPolicyMatch"] = *ri.policyHit
+	if ri.PolicyHit != nil {
+		props["isAccessPolicyMatch"] = *ri.PolicyHit
 	}
 	e := &audit.Event{
 		Time: start.UTC(), OperationName: op, OperationVersion: apiVersionOf(r.URL.RawQuery), ResourceID: resource,
 		ResultType: audit.ResultType(status), ResultSignature: http.StatusText(status),
 		DurationMs: time.Since(start).Milliseconds(), CallerIPAddress: host, CorrelationID: corr, Properties: props,
 	}
-	if p := ri.principal; p != nil {
+	if p := ri.Principal; p != nil {
 		e.Identity = &audit.Identity{Claim: map[string]string{"oid": p.ObjectID, "appid": p.AppID, "tid": p.TenantID}}
 	}
 	return s.Audit.Record(e) // a failure is logged once by the logger, not per request
@@ -75,7 +55,7 @@ func unhandledOp(r *http.Request, resource string) (string, string) {
 	switch lower := strings.ToLower(strings.TrimPrefix(r.URL.Path, "/")); {
 	case strings.HasPrefix(lower, "v1.0"):
 		return "GraphRequest", ""
-	case isARMPath(lower):
+	case arm.IsPath(lower):
 		if strings.HasPrefix(lower, "subscriptions/") {
 			return "ManagementRequest", clip(r.URL.Path, maxAuditURI)
 		}

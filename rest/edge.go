@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/arcakv/arca"
+	"github.com/arcakv/arca/rest/httpx"
 )
 
 // maxDrain is how much of a request body the edge reads past what its
@@ -115,7 +116,7 @@ func (s *Server) refuseUnaudited(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	resetHeaders(h)
 	h.Set("Retry-After", "5")
-	writeError(w, r, s.Log, errAuditUnavailable())
+	httpx.WriteError(w, r, s.Log, errAuditUnavailable())
 }
 
 // keepOnRefusal are the headers a refusal keeps from the handler's answer.

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/arcakv/arca/audit"
+	"github.com/arcakv/arca/rest/internal/resttest"
 )
 
 // breakableSink fails every write while broken is set.
@@ -37,19 +38,19 @@ func (s *breakableSink) set(b bool) {
 // sink works again serving resumes by itself, and every answer a client saw
 // as served has its record.
 func TestAuditFailsClosed(t *testing.T) {
-	e := newEnv(t)
+	e := resttest.New(t)
 	sink := &breakableSink{}
-	e.srv.Audit = audit.New(nil, sink)
-	defer e.srv.Audit.Close()
+	e.Srv.Audit = audit.New(nil, sink)
+	defer e.Srv.Audit.Close()
 
-	if w := e.call("PUT", "/secrets/before?api-version=7.5", `{"value":"v1"}`); w.Code != 200 {
+	if w := e.Call("PUT", "/secrets/before?api-version=7.5", `{"value":"v1"}`); w.Code != 200 {
 		t.Fatalf("healthy: %d %s", w.Code, w.Body)
 	}
 	sink.set(true)
 	// The first request after the failure runs, but its answer is held and
 	// replaced by 503 because its record was not written.
-	w := e.call("PUT", "/secrets/during?api-version=7.5", `{"value":"v2"}`)
-	if w.Code != 503 || errCode(t, w) != "ServiceUnavailable" || w.Header().Get("Retry-After") == "" {
+	w := e.Call("PUT", "/secrets/during?api-version=7.5", `{"value":"v2"}`)
+	if w.Code != 503 || resttest.ErrCode(t, w) != "ServiceUnavailable" || w.Header().Get("Retry-After") == "" {
 		t.Fatalf("unaudited answer served: %d %s", w.Code, w.Body)
 	}
 	if strings.Contains(w.Body.String(), "v2") || w.Header().Get("x-ms-request-id") == "" {
@@ -61,27 +62,27 @@ func TestAuditFailsClosed(t *testing.T) {
 		{"GET", "/secrets/before?api-version=7.5", ``},
 		{"DELETE", "/secrets/before?api-version=7.5", ``},
 	} {
-		if w := e.call(c.method, c.target, c.body); w.Code != 503 || errCode(t, w) != "ServiceUnavailable" {
+		if w := e.Call(c.method, c.target, c.body); w.Code != 503 || resttest.ErrCode(t, w) != "ServiceUnavailable" {
 			t.Fatalf("%s %s while the audit log fails: %d %s", c.method, c.target, w.Code, w.Body)
 		}
 	}
-	if w := e.healthz(); w.Code != 503 || !strings.Contains(w.Body.String(), "audit") {
+	if w := e.Healthz(); w.Code != 503 || !strings.Contains(w.Body.String(), "audit") {
 		t.Fatalf("healthz while the audit log fails: %d %s", w.Code, w.Body)
 	}
 
 	sink.set(false)
 	// The next request's record is written (it is the probe); then serving resumes.
-	w = e.call("GET", "/secrets/before?api-version=7.5", "")
+	w = e.Call("GET", "/secrets/before?api-version=7.5", "")
 	if w.Code != 503 && w.Code != 200 {
 		t.Fatalf("probe: %d %s", w.Code, w.Body)
 	}
-	if w := e.call("GET", "/secrets/before?api-version=7.5", ""); w.Code != 200 {
+	if w := e.Call("GET", "/secrets/before?api-version=7.5", ""); w.Code != 200 {
 		t.Fatalf("after recovery: %d %s", w.Code, w.Body)
 	}
-	if w := e.call("GET", "/secrets/later?api-version=7.5", ""); w.Code != 404 {
+	if w := e.Call("GET", "/secrets/later?api-version=7.5", ""); w.Code != 404 {
 		t.Fatalf("a write refused while the audit log failed was applied: %d %s", w.Code, w.Body)
 	}
-	if w := e.healthz(); w.Code != 200 {
+	if w := e.Healthz(); w.Code != 200 {
 		t.Fatalf("healthz after recovery: %d %s", w.Code, w.Body)
 	}
 	sink.mu.Lock()
