@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -26,6 +27,7 @@ import (
 	"github.com/arcakv/arca/keys"
 	"github.com/arcakv/arca/rest"
 	"github.com/arcakv/arca/scheduler"
+	"github.com/arcakv/arca/storage"
 	"github.com/go-jose/go-jose/v4"
 )
 
@@ -148,11 +150,45 @@ func Start(ctx context.Context, o Config) (*Running, error) {
 		{Name: "rotate keys per their rotation policy", Run: app.RotateDue},
 		{Name: "renew certificates per their lifetime actions", Run: app.RenewDue},
 	}}
-	go func() { defer close(r.done); jobs.Run(runCtx) }()
+	var bg sync.WaitGroup
+	bg.Add(1)
+	go func() { defer bg.Done(); jobs.Run(runCtx) }()
+	for _, c := range []struct {
+		name   string
+		follow func(context.Context) error
+	}{
+		{"vaults", app.Vaults.Follow}, {"role assignments", app.Management.Follow},
+		{"directory", app.Directory.Follow}, {"token signing keys", app.Tokens.Follow},
+	} {
+		bg.Add(1)
+		go func() { defer bg.Done(); follow(runCtx, log, c.name, c.follow) }()
+	}
+	go func() { bg.Wait(); close(r.done) }()
 	return r, nil
 }
 
-// Close stops serving and closes the store.
+// follow keeps a cache following the store's changes (writes made by other
+// nodes), restarting it with a backoff after an error, until ctx ends or the
+// store cannot watch (one node: its own writes invalidate at once).
+func follow(ctx context.Context, log *slog.Logger, name string, f func(context.Context) error) {
+	backoff := 100 * time.Millisecond
+	for {
+		err := f(ctx)
+		if ctx.Err() != nil || errors.Is(err, errors.ErrUnsupported) || errors.Is(err, storage.ErrClosed) {
+			return
+		}
+		log.Error("cache stopped following the store; restarting", "cache", name, "err", err, "in", backoff)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+// Close stops serving, the background jobs and the cache followers, then
+// closes the audit log and the store.
 func (r *Running) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -23,8 +23,9 @@ import (
 	"golang.org/x/crypto/bcrypt"
 )
 
-// Storage keys.
+// Storage keys, all under idPrefix.
 const (
+	idPrefix    = "id/"
 	tenantKey   = "id/tenant"
 	spPrefix    = "id/sp/"
 	signPrefix  = "id/signing/"

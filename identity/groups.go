@@ -41,8 +41,43 @@ var (
 )
 
 // Generation changes after every write that can change what a principal
-// is a member of, so authorisation caches drop their decisions.
+// is a member of, so authorisation caches drop their decisions: at once for
+// the writes made through d, and, while Follow runs, for those made by the
+// other processes sharing the store.
 func (d *Directory) Generation() uint64 { return d.gen.Load() }
+
+// Follow moves Generation on whenever a group, a user or a service
+// principal changes in the store, wherever the change was made, so that a
+// membership granted or withdrawn through another Arca node sharing the
+// store applies to this node's cached decisions as soon as the store
+// reports it. (Users and service principals are included so that the
+// deletion or re-creation of a principal drops the decisions taken for
+// it.) It also moves Generation when it starts and whenever the store lost
+// track of the changes (storage.ErrCompacted). Refresh tokens, the tenant
+// and the signing keys (see Tokens.Follow) do not move it.
+//
+// Writes of groups made through d move Generation themselves, at once,
+// whether or not Follow runs; their events move it again, harmlessly.
+// Follow runs until ctx ends; it returns as storage.Follow does: ctx's
+// error, an error wrapping errors.ErrUnsupported at once when the store
+// cannot watch, or the error that stopped it, after which it may be called
+// again.
+func (d *Directory) Follow(ctx context.Context) error {
+	return storage.Follow(ctx, d.Store, idPrefix,
+		func(context.Context) error { d.gen.Add(1); return nil },
+		func(e storage.Event) error {
+			if decides(e.Key) {
+				d.gen.Add(1)
+			}
+			return nil
+		})
+}
+
+// decides reports whether the record under key can change an authorisation
+// decision.
+func decides(key string) bool {
+	return strings.HasPrefix(key, groupPrefix) || strings.HasPrefix(key, userPrefix) || strings.HasPrefix(key, spPrefix)
+}
 
 // CreateGroup adds a security group owned by owner (the creating principal;
 // may be empty).

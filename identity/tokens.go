@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"sync"
 	"time"
 
@@ -63,8 +64,9 @@ type Tokens struct {
 	Authority string
 
 	mu      sync.RWMutex
-	keys    map[string]*rsa.PrivateKey
+	keys    map[string]*rsa.PrivateKey // replaced or added to, under mu
 	current string
+	loads   uint64 // moves on, under mu, whenever keys or current change
 
 	cacheMu sync.RWMutex
 	cache   map[[32]byte]*arca.Principal
@@ -77,10 +79,93 @@ const MaxCachedTokens = 100000
 func (t *Tokens) Load(ctx context.Context) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.keys = map[string]*rsa.PrivateKey{}
+	cur, keys, err := t.readKeys(ctx, nil)
+	if err != nil {
+		return err
+	}
+	t.keys = keys
+	t.loads++
+	t.cacheMu.Lock()
 	t.cache = map[[32]byte]*arca.Principal{}
+	t.cacheMu.Unlock()
+	if t.keys[cur] != nil {
+		t.current = cur
+		return nil
+	}
+	return t.rotateLocked(ctx)
+}
+
+// signingKeys is the prefix of every signing key record and of the record
+// naming the current one (signPrefix, signCurrent).
+const signingKeys = "id/signing"
+
+// Follow keeps the signing keys in step with the store while other
+// processes (the other Arca nodes of a shared store) write to it: whenever
+// a signing key or the choice of the current one changes, wherever the
+// change was made, it reloads them (it never creates one, as Load does when
+// there is none), so that a token signed with a key rotated through another
+// node verifies here, and this node signs with that key, as soon as the
+// store reports the rotation. It also reloads them when it starts and
+// whenever the store lost track of the changes (storage.ErrCompacted). A
+// key no longer stored is dropped, and every cached verification with it.
+// Call Load first, to have a key.
+//
+// Rotate updates this node's keys itself, at once, whether or not Follow
+// runs; its events reload them again, harmlessly. Follow runs until ctx
+// ends; it returns as storage.Follow does: ctx's error, an error wrapping
+// errors.ErrUnsupported at once when the store cannot watch, or the error
+// that stopped it (such as a signing key record that does not decode; the
+// keys loaded before stay in use), after which it may be called again.
+func (t *Tokens) Follow(ctx context.Context) error {
+	return storage.Follow(ctx, t.Store, signingKeys, t.reload,
+		func(e storage.Event) error { return t.reload(ctx) })
+}
+
+// reload replaces the keys and the current key with those stored. The
+// store is read without holding mu, so that signing and verification go on
+// meanwhile, and keys parsed before are not parsed again; if Load or
+// Rotate changed the keys during the read, it reads again.
+func (t *Tokens) reload(ctx context.Context) error {
+	for {
+		t.mu.RLock()
+		loads, known := t.loads, maps.Clone(t.keys)
+		t.mu.RUnlock()
+		cur, keys, err := t.readKeys(ctx, known)
+		if err != nil {
+			return err
+		}
+		t.mu.Lock()
+		if t.loads != loads {
+			t.mu.Unlock()
+			continue
+		}
+		dropped := false
+		for kid := range t.keys {
+			dropped = dropped || keys[kid] == nil
+		}
+		t.keys = keys
+		if keys[cur] != nil {
+			t.current = cur
+		}
+		t.loads++
+		t.mu.Unlock()
+		if dropped {
+			t.cacheMu.Lock()
+			t.cache = map[[32]byte]*arca.Principal{}
+			t.cacheMu.Unlock()
+		}
+		return nil
+	}
+}
+
+// readKeys reads the stored signing keys and the id of the current one
+// ("" when none is recorded). A key whose id is in known is taken from
+// there rather than parsed again: a key id is a digest of the public key.
+func (t *Tokens) readKeys(ctx context.Context, known map[string]*rsa.PrivateKey) (string, map[string]*rsa.PrivateKey, error) {
+	keys := map[string]*rsa.PrivateKey{}
 	var cur []byte
 	err := t.Store.View(ctx, func(r storage.Reader) error {
+		clear(keys)
 		var err error
 		if cur, err = r.Get(signCurrent); err != nil && !errors.Is(err, storage.ErrNotFound) {
 			return err
@@ -90,6 +175,10 @@ func (t *Tokens) Load(ctx context.Context) error {
 			var sk signingKey
 			if derr = json.Unmarshal(b, &sk); derr != nil {
 				return false
+			}
+			if k := known[sk.KID]; k != nil {
+				keys[sk.KID] = k
+				return true
 			}
 			k, err := x509.ParsePKCS8PrivateKey(sk.PKCS8)
 			if err != nil {
@@ -101,7 +190,7 @@ func (t *Tokens) Load(ctx context.Context) error {
 				derr = errors.New("identity: signing key is not RSA")
 				return false
 			}
-			t.keys[sk.KID] = rk
+			keys[sk.KID] = rk
 			return true
 		})
 		if err != nil {
@@ -110,13 +199,9 @@ func (t *Tokens) Load(ctx context.Context) error {
 		return derr
 	})
 	if err != nil {
-		return err
+		return "", nil, err
 	}
-	if cur != nil && t.keys[string(cur)] != nil {
-		t.current = string(cur)
-		return nil
-	}
-	return t.rotateLocked(ctx)
+	return string(cur), keys, nil
 }
 
 // Rotate creates a new signing key and makes it current. Tokens signed by
@@ -153,6 +238,7 @@ func (t *Tokens) rotateLocked(ctx context.Context) error {
 	}
 	t.keys[kid] = k
 	t.current = kid
+	t.loads++
 	return nil
 }
 

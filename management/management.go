@@ -23,8 +23,9 @@ import (
 	"github.com/google/uuid"
 )
 
-// Storage keys.
+// Storage keys, all under armPrefix.
 const (
+	armPrefix = "arm/"
 	subPrefix = "arm/sub/"
 	rgPrefix  = "arm/rg/" // arm/rg/<sub>/<lower name>
 	raPrefix  = "arm/ra/" // arm/ra/<lower assignment name>
@@ -178,8 +179,39 @@ type Service struct {
 
 // Generation changes after every write of a role assignment or a custom
 // role definition, so authorisation caches know when to drop their
-// decisions.
+// decisions: at once for the writes made through s, and, while Follow
+// runs, for those made by the other processes sharing the store.
 func (s *Service) Generation() uint64 { return s.gen.Load() }
+
+// Follow moves Generation on whenever a role assignment, a custom role
+// definition or a subscription changes in the store, wherever the change
+// was made, so that a role assigned or removed through another Arca node
+// sharing the store applies to this node's cached decisions as soon as the
+// store reports it. It also moves it when it starts and whenever the store
+// lost track of the changes (storage.ErrCompacted). Resource groups and
+// completed operations do not move it: no decision depends on them.
+//
+// Writes made through s move Generation themselves, at once, whether or not
+// Follow runs; their events move it again, harmlessly. Follow runs until
+// ctx ends; it returns as storage.Follow does: ctx's error, an error
+// wrapping errors.ErrUnsupported at once when the store cannot watch, or
+// the error that stopped it, after which it may be called again.
+func (s *Service) Follow(ctx context.Context) error {
+	return storage.Follow(ctx, s.Store, armPrefix,
+		func(context.Context) error { s.gen.Add(1); return nil },
+		func(e storage.Event) error {
+			if decides(e.Key) {
+				s.gen.Add(1)
+			}
+			return nil
+		})
+}
+
+// decides reports whether the record under key feeds authorisation
+// decisions.
+func decides(key string) bool {
+	return strings.HasPrefix(key, raPrefix) || strings.HasPrefix(key, rdPrefix) || strings.HasPrefix(key, subPrefix)
+}
 
 func wrap(err error) error {
 	if err == nil || arca.KindOf(err) != arca.KindInternal {
@@ -241,6 +273,9 @@ func (s *Service) CreateSubscription(ctx context.Context, displayName, tenant st
 	})
 	if err != nil {
 		return nil, arca.Internal(err)
+	}
+	if len(ras) > 0 {
+		s.gen.Add(1)
 	}
 	return sub, nil
 }
@@ -367,7 +402,7 @@ func (s *Service) ResourceGroups(ctx context.Context, sub string) ([]*ResourceGr
 // resources first) and the role assignments scoped inside it.
 func (s *Service) DeleteResourceGroup(ctx context.Context, sub, name string) error {
 	scope := strings.ToLower("/subscriptions/" + sub + "/resourceGroups/" + name)
-	return wrap(s.Store.Update(ctx, func(tx storage.Tx) error {
+	err := s.Store.Update(ctx, func(tx storage.Tx) error {
 		if _, err := tx.Get(rgKey(sub, name)); errors.Is(err, storage.ErrNotFound) {
 			return ResourceGroupNotFound(name)
 		} else if err != nil {
@@ -389,7 +424,11 @@ func (s *Service) DeleteResourceGroup(ctx context.Context, sub, name string) err
 			}
 		}
 		return nil
-	}))
+	})
+	if err == nil {
+		s.gen.Add(1) // role assignments inside the group went with it
+	}
+	return wrap(err)
 }
 
 // InScope reports whether scope is outer or below it (case-insensitive, on

@@ -36,8 +36,30 @@ type Service struct {
 }
 
 // Generation changes after every write to any vault (access policies
-// included), so authorisation caches know when to drop their decisions.
+// included), so authorisation caches know when to drop their decisions: at
+// once for the writes made through s, and, while Follow runs, for those
+// made by the other processes sharing the store.
 func (s *Service) Generation() uint64 { return s.gen.Load() }
+
+// Follow keeps the cache in step with the store while other processes (the
+// other Arca nodes of a shared store) write to it: it drops a vault's cache
+// entry and moves Generation on for every change of the vault's record,
+// wherever it was made, so that a revoked access policy, a deleted vault or
+// a vault switched to RBAC applies here as soon as the store reports the
+// change. It empties the cache when it starts and whenever the store lost
+// track of the changes (storage.ErrCompacted), then goes on.
+//
+// Writes made through s drop their entry themselves, at once, whether or
+// not Follow runs; their events drop it again, harmlessly. Follow runs
+// until ctx ends; it returns as storage.Follow does: ctx's error, an error
+// wrapping errors.ErrUnsupported at once when the store cannot watch (a
+// single node needs nothing more than its own invalidation), or the error
+// that stopped it, after which it may be called again.
+func (s *Service) Follow(ctx context.Context) error {
+	return storage.Follow(ctx, s.Store, prefix,
+		func(context.Context) error { s.forgetAll(); return nil },
+		func(e storage.Event) error { s.forget(strings.TrimPrefix(e.Key, prefix)); return nil })
+}
 
 var _ arca.VaultService = (*Service)(nil)
 
@@ -179,6 +201,14 @@ func wrap(err error) error {
 func (s *Service) forget(key string) {
 	s.mu.Lock()
 	delete(s.cache, key)
+	s.gen.Add(1)
+	s.mu.Unlock()
+}
+
+// forgetAll empties the cache, as forget drops one entry.
+func (s *Service) forgetAll() {
+	s.mu.Lock()
+	clear(s.cache)
 	s.gen.Add(1)
 	s.mu.Unlock()
 }
