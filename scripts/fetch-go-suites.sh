@@ -40,7 +40,7 @@ for mv in "$@"; do
   fi
   # Fetch the suite's dependencies and compile its tests once (no test runs).
   log "pre-building $name tests"
-  (cd "$dst" && go mod download && go test -c -o "$TMP/$name.test" . >/dev/null) \
+  (cd "$dst" && export GOTOOLCHAIN=local && go mod download && go test -c -o "$TMP/$name.test" . >/dev/null) \
     || die "could not build the $name test suite"
 done
 log "suites ready under $W"

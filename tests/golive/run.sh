@@ -71,6 +71,13 @@ export IDENTITY_ENDPOINT IDENTITY_HEADER
 export SSL_CERT_FILE=$CA
 export PROXY_CERT=/dev/null
 export GOFLAGS="${GOFLAGS:+$GOFLAGS }-modcacherw"
+# The suites are the SDK's own test code, compiled with the machine's Go, not
+# the newer toolchain make selects for Arca: compiled with go1.27.3, azkeys'
+# TestListKeys, TestListKeyVersions and TestListDeletedKeys fail against the
+# very binary that passes them when they are compiled with go1.26.8 (their
+# testSerde helper unmarshals deliberately invalid JSON into the list model
+# they then iterate). Arca itself is still built by make with go1.27.3.
+export GOTOOLCHAIN=local
 
 make_hosts_file "$WORK/hosts" "$(vault_host_from_url "$AZURE_KEYVAULT_URL")"
 
