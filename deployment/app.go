@@ -16,6 +16,7 @@ import (
 	"github.com/arcakv/arca/certificates"
 	"github.com/arcakv/arca/identity"
 	"github.com/arcakv/arca/keys"
+	"github.com/arcakv/arca/keyspace"
 	"github.com/arcakv/arca/keystore/soft"
 	"github.com/arcakv/arca/management"
 	"github.com/arcakv/arca/objects"
@@ -67,6 +68,7 @@ type App struct {
 	CA         *pki.CA
 	Facts      Facts
 	Clock      arca.Clock
+	Keyspace   *keyspace.Registry // who owns which storage prefix; what a vault purge removes
 }
 
 func readRootKey(dir string) ([]byte, error) {
@@ -115,6 +117,19 @@ func (a *App) SaveFacts() error {
 	return writeFileAtomic(filepath.Join(a.Dir, FactsFile), b, 0o644)
 }
 
+// Keyspace is the registry of every service's storage prefixes and vault
+// purges. An error means two services claim overlapping prefixes.
+func Keyspace() (*keyspace.Registry, error) {
+	r := &keyspace.Registry{}
+	for _, c := range []keyspace.Claim{barrier.Keyspace(), objects.Keyspace(), vaults.Keyspace(), secrets.Keyspace(),
+		keys.Keyspace(), certificates.Keyspace(), identity.Keyspace(), management.Keyspace()} {
+		if err := r.Add(c); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
 // Open opens (and on first use initialises) the deployment in dir.
 // defaultVault, suffix and port are recorded for `arca env`.
 func Open(ctx context.Context, dir string, clock arca.Clock, defaultVault string) (*App, error) {
@@ -144,8 +159,13 @@ func Open(ctx context.Context, dir string, clock arca.Clock, defaultVault string
 		db.Close()
 		return nil, err
 	}
-	a := &App{Dir: dir, RootKey: rootKey, Store: store, Clock: clock}
-	a.Vaults = vaults.New(store, clock)
+	space, err := Keyspace()
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	a := &App{Dir: dir, RootKey: rootKey, Store: store, Clock: clock, Keyspace: space}
+	a.Vaults = vaults.New(store, clock, space.PurgeVault)
 	a.Secrets = secrets.New(store, store, clock, rand.Reader)
 	a.Keys = keys.New(store, soft.New(rand.Reader), store, clock, rand.Reader)
 	a.Directory = &identity.Directory{Store: store, Clock: clock, Rand: rand.Reader}

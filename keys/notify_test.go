@@ -22,7 +22,7 @@ func TestNotifyFiresOnceBeforeExpiry(t *testing.T) {
 	ctx := context.Background()
 	clock := arca.NewManualClock(time.Unix(1_800_000_000, 0))
 	store, _ := barrier.Open(ctx, memory.New(), make([]byte, 32), rand.Reader)
-	vs := vaults.New(store, clock)
+	vs := vaults.New(store, clock, nil)
 	if err := vs.CreateVault(ctx, &arca.Vault{Name: "vvv", TenantID: "t"}); err != nil {
 		t.Fatal(err)
 	}

@@ -111,7 +111,7 @@ func TestFollowRevocation(t *testing.T) {
 	ctx := context.Background()
 	store := sharedStore(t, memory.New())
 	clock := arca.NewManualClock(t0)
-	a, b, c := vaults.New(store, clock), vaults.New(store, clock), vaults.New(store, clock)
+	a, b, c := vaults.New(store, clock, nil), vaults.New(store, clock, nil), vaults.New(store, clock, nil)
 	mustCreate(t, a, &arca.Vault{Name: "shared", TenantID: "t", AccessPolicies: []arca.AccessPolicy{policy(reader.ObjectID)}})
 	follow(t, b)
 	eb, ec := &authz.Engine{Source: source{b}}, &authz.Engine{Source: source{c}}
@@ -177,7 +177,7 @@ func TestFollowCompacted(t *testing.T) {
 	shared := sharedStore(t, memory.New())
 	lossy := storagetest.NewCompactOnce(shared)
 	clock := arca.NewManualClock(t0)
-	a, b := vaults.New(shared, clock), vaults.New(lossy, clock)
+	a, b := vaults.New(shared, clock, nil), vaults.New(lossy, clock, nil)
 	mustCreate(t, a, &arca.Vault{Name: "shared", TenantID: "t", AccessPolicies: []arca.AccessPolicy{policy(reader.ObjectID)}})
 	follow(t, b)
 	<-lossy.Started(1)
@@ -210,7 +210,7 @@ func TestFollowCompacted(t *testing.T) {
 // errors.ErrUnsupported on a store that cannot watch.
 func TestFollowEnds(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	s := vaults.New(sharedStore(t, memory.New()), arca.NewManualClock(t0))
+	s := vaults.New(sharedStore(t, memory.New()), arca.NewManualClock(t0), nil)
 	done := make(chan error, 1)
 	go func() { done <- s.Follow(ctx) }()
 	cancel()
@@ -223,11 +223,11 @@ func TestFollowEnds(t *testing.T) {
 		t.Fatal("Follow outlived its context")
 	}
 
-	if err := vaults.New(retryStore{memory.New()}, arca.NewManualClock(t0)).Follow(context.Background()); !errors.Is(err, errors.ErrUnsupported) {
+	if err := vaults.New(retryStore{memory.New()}, arca.NewManualClock(t0), nil).Follow(context.Background()); !errors.Is(err, errors.ErrUnsupported) {
 		t.Fatalf("Follow on a store without Watch: %v, want ErrUnsupported", err)
 	}
 	inner := sharedStore(t, retryStore{memory.New()}) // a barrier over it
-	if err := vaults.New(inner, arca.NewManualClock(t0)).Follow(context.Background()); !errors.Is(err, errors.ErrUnsupported) {
+	if err := vaults.New(inner, arca.NewManualClock(t0), nil).Follow(context.Background()); !errors.Is(err, errors.ErrUnsupported) {
 		t.Fatalf("Follow on a barrier without Watch: %v, want ErrUnsupported", err)
 	}
 }
@@ -255,7 +255,7 @@ func TestFollowDelay(t *testing.T) {
 			ctx := context.Background()
 			store := sharedStore(t, c.open(t))
 			clock := arca.NewManualClock(t0)
-			a, b := vaults.New(store, clock), vaults.New(store, clock)
+			a, b := vaults.New(store, clock, nil), vaults.New(store, clock, nil)
 			mustCreate(t, a, &arca.Vault{Name: "shared", TenantID: "t"})
 			follow(t, b)
 			var fromStart, fromReturn []time.Duration

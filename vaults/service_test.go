@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/arcakv/arca"
+	"github.com/arcakv/arca/keyspace"
+	"github.com/arcakv/arca/objects"
 	"github.com/arcakv/arca/storage"
 	"github.com/arcakv/arca/storage/memory"
 	"github.com/arcakv/arca/vaults"
@@ -16,12 +18,23 @@ import (
 
 var t0 = time.Unix(1_800_000_000, 0).UTC()
 
+var dataPrefixes = []string{"s/", "k/", "kp/", "c/", "cp/", "co/", "cn/", "ci/"}
+
+// dataPurge stands for the other services' purges (keyspace.Registry in
+// the wiring): the data-plane prefixes and the purge schedule.
+func dataPurge(tx storage.Tx, vault string) error {
+	if err := keyspace.UnderVault(dataPrefixes, "cc/")(tx, vault); err != nil {
+		return err
+	}
+	return objects.Keyspace().Purge(tx, vault)
+}
+
 // newEmpty returns a Service with no vault, its store and its clock.
 func newEmpty(t *testing.T) (*vaults.Service, storage.Backend, *arca.ManualClock) {
 	t.Helper()
 	store := memory.New()
 	clock := arca.NewManualClock(t0)
-	return vaults.New(store, clock), store, clock
+	return vaults.New(store, clock, dataPurge), store, clock
 }
 
 func mustCreate(t *testing.T, s *vaults.Service, v *arca.Vault) {
@@ -78,8 +91,8 @@ func present(t *testing.T, store storage.Backend, keys ...string) []string {
 // prefix, its contacts record and a purge-schedule entry.
 func dataKeys(name string) []string {
 	var out []string
-	for _, p := range vaults.DataPrefixes {
-		out = append(out, p+"/"+name+"/obj1")
+	for _, p := range dataPrefixes {
+		out = append(out, p+name+"/obj1")
 	}
 	return append(out, "cc/"+name, "pd/1800000000/s/"+name+"/obj1")
 }
@@ -365,7 +378,7 @@ func (f *failStore) Update(ctx context.Context, fn func(storage.Tx) error) error
 func TestStorageFailures(t *testing.T) {
 	ctx := context.Background()
 	boom := errors.New("disk on fire")
-	s := vaults.New(&failStore{Backend: memory.New(), err: boom}, arca.NewManualClock(t0))
+	s := vaults.New(&failStore{Backend: memory.New(), err: boom}, arca.NewManualClock(t0), nil)
 	errs := map[string]error{
 		"CreateVault": s.CreateVault(ctx, &arca.Vault{Name: "abc"}),
 		"DeleteVault": s.DeleteVault(ctx, "abc"),

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/arcakv/arca"
+	"github.com/arcakv/arca/keyspace"
 	"github.com/arcakv/arca/storage"
 )
 
@@ -21,14 +22,14 @@ const (
 	deletedPrefix = "vaultdel/"
 )
 
-// DataPrefixes are the per-vault storage prefixes of the data plane
-// ("P/<vault>/..."); purging a vault removes everything under them.
-var DataPrefixes = []string{"s", "k", "c", "cp", "co", "cn", "ci", "kp"}
-
 // Service implements arca.VaultService.
 type Service struct {
 	Store storage.Backend
 	Clock arca.Clock
+	// PurgeData removes, in the purging transaction, every record the other
+	// services keep for a vault (keyspace.Registry.PurgeVault); nil removes
+	// only the vault's own record.
+	PurgeData keyspace.PurgeFunc
 
 	mu    sync.RWMutex
 	cache map[string]*arca.Vault
@@ -63,9 +64,10 @@ func (s *Service) Follow(ctx context.Context) error {
 
 var _ arca.VaultService = (*Service)(nil)
 
-// New returns a Service over store.
-func New(store storage.Backend, clock arca.Clock) *Service {
-	return &Service{Store: store, Clock: clock, cache: map[string]*arca.Vault{}}
+// New returns a Service over store. purgeData removes a purged vault's
+// records (see Service.PurgeData); it may be nil.
+func New(store storage.Backend, clock arca.Clock, purgeData keyspace.PurgeFunc) *Service {
+	return &Service{Store: store, Clock: clock, PurgeData: purgeData, cache: map[string]*arca.Vault{}}
 }
 
 func notFound(name string) error {
@@ -328,7 +330,7 @@ func (s *Service) DeleteVault(ctx context.Context, name string) error {
 			return err
 		}
 		if !v.SoftDeleteEnabled() {
-			return purgeData(tx, key)
+			return s.purgeData(tx, key)
 		}
 		d := arca.DeletedVault{Vault: v, DeletionDate: now,
 			ScheduledPurgeDate: now.Add(time.Duration(v.RetentionDays) * 24 * time.Hour)}
@@ -342,32 +344,12 @@ func (s *Service) DeleteVault(ctx context.Context, name string) error {
 	return wrap(err)
 }
 
-// purgeData removes every data-plane record of the vault key.
-func purgeData(tx storage.Tx, key string) error {
-	var keys []string
-	collect := func(k string, _ []byte) bool { keys = append(keys, k); return true }
-	for _, p := range DataPrefixes {
-		if err := tx.Scan(p+"/"+key+"/", "", collect); err != nil {
-			return err
-		}
+// purgeData removes every record the services keep for the vault key.
+func (s *Service) purgeData(tx storage.Tx, key string) error {
+	if s.PurgeData == nil {
+		return nil
 	}
-	keys = append(keys, "cc/"+key)
-	// the purge schedule: pd/<unix>/<P>/<vault>/<name>
-	if err := tx.Scan("pd/", "", func(k string, _ []byte) bool {
-		parts := strings.Split(k, "/")
-		if len(parts) >= 5 && parts[3] == key {
-			keys = append(keys, k)
-		}
-		return true
-	}); err != nil {
-		return err
-	}
-	for _, k := range keys {
-		if err := tx.Delete(k); err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.PurgeData(tx, key)
 }
 
 func deletedNotFound(name string) error {
@@ -421,7 +403,7 @@ func (s *Service) PurgeDeletedVault(ctx context.Context, name string) error {
 		if err := tx.Delete(deletedPrefix + key); err != nil {
 			return err
 		}
-		return purgeData(tx, key)
+		return s.purgeData(tx, key)
 	}))
 }
 

@@ -16,7 +16,7 @@ import (
 
 func newService(t *testing.T, store storage.Backend) *vaults.Service {
 	t.Helper()
-	s := vaults.New(store, arca.NewManualClock(time.Unix(1_800_000_000, 0)))
+	s := vaults.New(store, arca.NewManualClock(time.Unix(1_800_000_000, 0)), nil)
 	if err := s.CreateVault(context.Background(), &arca.Vault{Name: "vault1", TenantID: "t"}); err != nil {
 		t.Fatal(err)
 	}

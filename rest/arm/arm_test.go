@@ -59,7 +59,7 @@ func newARMEnv(t *testing.T) *armEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vs := vaults.New(store, clock)
+	vs := vaults.New(store, clock, nil)
 	mgmt := &management.Service{Store: store, Clock: clock, Rand: rand.Reader, MemberOf: dir.MemberOf,
 		ResourceExists: func(ctx context.Context, scope string) (bool, error) {
 			i := strings.LastIndex(scope, "/")

@@ -50,7 +50,7 @@ func New(t testing.TB) *Env {
 	if err := toks.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
-	vs := vaults.New(store, clock)
+	vs := vaults.New(store, clock, nil)
 	if err := vs.CreateVault(ctx, &arca.Vault{Name: "arca", TenantID: ten.ID, SKU: "premium"}); err != nil {
 		t.Fatal(err)
 	}
