@@ -78,12 +78,20 @@ func subjectIs(s Subject, objectID string) bool {
 	return false
 }
 
-// RoleDefinition is an RBAC role's data-plane permissions.
+// RoleDefinition is an RBAC role's permissions: management Actions (and
+// NotActions) for Resource Manager calls, DataActions (and NotDataActions)
+// for data-plane operations.
 type RoleDefinition struct {
 	ID             string // GUID
 	Name           string
+	Actions        []string
+	NotActions     []string
 	DataActions    []string
 	NotDataActions []string
+	// Unreadable, when set, is why the stored role could not be read: the
+	// role grants nothing, and no Resource Manager decision is taken while
+	// it exists (it fails closed; see ByAction).
+	Unreadable error
 }
 
 // RoleAssignment grants a role to a principal at a scope, e.g.
@@ -92,6 +100,11 @@ type RoleAssignment struct {
 	Scope            string
 	PrincipalID      string
 	RoleDefinitionID string
+	// Unreadable, when set, is why the stored assignment could not be
+	// read; its other fields are empty. It grants nothing, and no
+	// Resource Manager decision is taken while it exists (it might be the
+	// caller's).
+	Unreadable error
 }
 
 // Match reports whether action matches pattern; '*' matches any run of
@@ -122,9 +135,21 @@ func Match(pattern, action string) bool {
 }
 
 // Allows reports whether the role grants the data action.
-func (r *RoleDefinition) Allows(action string) bool {
+func (r *RoleDefinition) Allows(dataAction string) bool {
+	return grants(r.DataActions, r.NotDataActions, dataAction)
+}
+
+// AllowsAction reports whether the role grants the management action (e.g.
+// "Microsoft.KeyVault/vaults/write").
+func (r *RoleDefinition) AllowsAction(action string) bool {
+	return grants(r.Actions, r.NotActions, action)
+}
+
+// grants reports whether some pattern of allow and none of deny matches
+// action.
+func grants(allow, deny []string, action string) bool {
 	allowed := false
-	for _, d := range r.DataActions {
+	for _, d := range allow {
 		if Match(d, action) {
 			allowed = true
 			break
@@ -133,7 +158,7 @@ func (r *RoleDefinition) Allows(action string) bool {
 	if !allowed {
 		return false
 	}
-	for _, d := range r.NotDataActions {
+	for _, d := range deny {
 		if Match(d, action) {
 			return false
 		}
@@ -148,6 +173,16 @@ func inScope(assignment, object string) bool {
 	return a == "" || o == a || strings.HasPrefix(o, a+"/")
 }
 
+// InScope reports whether scope is outer or below it (case-insensitive, on
+// path-segment boundaries, one trailing slash ignored on either): whether
+// an assignment at outer covers a Resource Manager call at scope. The empty
+// outer scope (or "/") covers every scope.
+func InScope(outer, scope string) bool {
+	o := strings.ToLower(strings.TrimSuffix(outer, "/"))
+	sc := strings.ToLower(strings.TrimSuffix(scope, "/"))
+	return o == "" || sc == o || strings.HasPrefix(sc, o+"/")
+}
+
 // ByRBAC decides an operation in RBAC mode: some assignment to the subject
 // (or one of its groups) at a scope covering objectScope grants a role
 // whose data actions include the operation's.
@@ -157,14 +192,47 @@ func ByRBAC(assignments []RoleAssignment, roles map[string]*RoleDefinition, s Su
 		return false
 	}
 	for _, a := range assignments {
-		if !subjectIs(s, a.PrincipalID) || !inScope(a.Scope, objectScope) {
+		if a.Unreadable != nil || !subjectIs(s, a.PrincipalID) || !inScope(a.Scope, objectScope) {
 			continue
 		}
-		if r := roles[strings.ToLower(RoleGUID(a.RoleDefinitionID))]; r != nil && r.Allows(req.DataAction) {
+		if r := roles[strings.ToLower(RoleGUID(a.RoleDefinitionID))]; r != nil && r.Unreadable == nil && r.Allows(req.DataAction) {
 			return true
 		}
 	}
 	return false
+}
+
+// ByAction decides a Resource Manager action at scope: some assignment to
+// the subject (or one of its groups) at scope or above it names a role,
+// built in or custom, whose Actions match action and NotActions do not.
+// The subject's tenant and application play no part. It fails closed with
+// an error when the inputs hold an unreadable assignment (which might be
+// the subject's), or, when the subject has assignments in scope, an
+// unreadable role (which might be theirs).
+func ByAction(assignments []RoleAssignment, roles map[string]*RoleDefinition, s Subject, scope, action string) (bool, error) {
+	var mine []RoleAssignment
+	for _, a := range assignments {
+		if a.Unreadable != nil {
+			return false, a.Unreadable
+		}
+		if subjectIs(s, a.PrincipalID) && InScope(a.Scope, scope) {
+			mine = append(mine, a)
+		}
+	}
+	if len(mine) == 0 {
+		return false, nil
+	}
+	for _, r := range roles {
+		if r != nil && r.Unreadable != nil {
+			return false, r.Unreadable
+		}
+	}
+	for _, a := range mine {
+		if r := roles[strings.ToLower(RoleGUID(a.RoleDefinitionID))]; r != nil && r.AllowsAction(action) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // RoleGUID takes the GUID of a full role definition id

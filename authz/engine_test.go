@@ -12,7 +12,9 @@ import (
 type fakeSource struct {
 	access VaultAccess
 	as     []RoleAssignment
+	custom []RoleDefinition // besides the built-in roles
 	groups map[string][]string
+	err    error // returned by Assignments and Groups when set
 	gen    atomic.Uint64
 	calls  atomic.Int64
 }
@@ -20,10 +22,20 @@ type fakeSource struct {
 func (f *fakeSource) Access(context.Context, *arca.Vault) (VaultAccess, error) { return f.access, nil }
 func (f *fakeSource) Assignments(context.Context) ([]RoleAssignment, map[string]*RoleDefinition, error) {
 	f.calls.Add(1)
-	return f.as, BuiltinByID(), nil
+	if f.err != nil {
+		return nil, nil, f.err
+	}
+	roles := BuiltinByID()
+	for i := range f.custom {
+		roles[strings.ToLower(f.custom[i].ID)] = &f.custom[i]
+	}
+	return f.as, roles, nil
 }
 func (f *fakeSource) Groups(_ context.Context, _, oid string) ([]string, error) {
 	f.calls.Add(1)
+	if f.err != nil {
+		return nil, f.err
+	}
 	return f.groups[oid], nil
 }
 func (f *fakeSource) Generation() uint64 { return f.gen.Load() }

@@ -1,7 +1,12 @@
-// Package authz is Arca's data-plane authorisation: the table of every
-// operation with the access-policy permission and the RBAC data action it
-// needs, and the decisions for both of Key Vault's permission models.
-// Decisions are pure functions of their inputs; Engine adds a cache.
+// Package authz is Arca's one authorisation decision point. For the data
+// plane: the table of every operation (the arca.Op constants) with the
+// access-policy permission and the RBAC data action it needs, and the
+// decisions for both of Key Vault's permission models. For the Resource
+// Manager (and the directory writes and linked-scope checks built on it):
+// the decision of an action at a scope from role assignments and the
+// Actions/NotActions of built-in and custom roles. Decisions are pure
+// functions of their inputs; Engine reads the inputs from a Source and
+// caches the decisions of both kinds until the Source's generation moves.
 package authz
 
 import "github.com/arcakv/arca"
@@ -15,74 +20,75 @@ type Requirement struct {
 
 const kv = "Microsoft.KeyVault/vaults/"
 
-// Operations maps every data-plane operation to its requirement. A
-// handler's operation missing from this table is denied (deny by default).
+// Operations maps every data-plane operation to its requirement; its keys
+// are exactly arca.AllOperations(). An operation missing from this table is
+// denied (deny by default).
 var Operations = map[arca.Operation]Requirement{
-	"SecretGet":          {"secrets", "get", kv + "secrets/getSecret/action"},
-	"SecretSet":          {"secrets", "set", kv + "secrets/setSecret/action"},
-	"SecretUpdate":       {"secrets", "set", kv + "secrets/update/action"},
-	"SecretList":         {"secrets", "list", kv + "secrets/readMetadata/action"},
-	"SecretListVersions": {"secrets", "list", kv + "secrets/readMetadata/action"},
-	"SecretDelete":       {"secrets", "delete", kv + "secrets/delete"},
-	"SecretGetDeleted":   {"secrets", "get", kv + "deletedSecrets/read"},
-	"SecretListDeleted":  {"secrets", "list", kv + "deletedSecrets/read"},
-	"SecretRecover":      {"secrets", "recover", kv + "deletedSecrets/recover/action"},
-	"SecretPurge":        {"secrets", "purge", kv + "deletedSecrets/delete"},
-	"SecretBackup":       {"secrets", "backup", kv + "secrets/backup/action"},
-	"SecretRestore":      {"secrets", "restore", kv + "secrets/restore/action"},
+	arca.OpSecretGet:          {"secrets", "get", kv + "secrets/getSecret/action"},
+	arca.OpSecretSet:          {"secrets", "set", kv + "secrets/setSecret/action"},
+	arca.OpSecretUpdate:       {"secrets", "set", kv + "secrets/update/action"},
+	arca.OpSecretList:         {"secrets", "list", kv + "secrets/readMetadata/action"},
+	arca.OpSecretListVersions: {"secrets", "list", kv + "secrets/readMetadata/action"},
+	arca.OpSecretDelete:       {"secrets", "delete", kv + "secrets/delete"},
+	arca.OpSecretGetDeleted:   {"secrets", "get", kv + "deletedSecrets/read"},
+	arca.OpSecretListDeleted:  {"secrets", "list", kv + "deletedSecrets/read"},
+	arca.OpSecretRecover:      {"secrets", "recover", kv + "deletedSecrets/recover/action"},
+	arca.OpSecretPurge:        {"secrets", "purge", kv + "deletedSecrets/delete"},
+	arca.OpSecretBackup:       {"secrets", "backup", kv + "secrets/backup/action"},
+	arca.OpSecretRestore:      {"secrets", "restore", kv + "secrets/restore/action"},
 
-	"KeyCreate":            {"keys", "create", kv + "keys/create/action"},
-	"KeyImport":            {"keys", "import", kv + "keys/import/action"},
-	"KeyGet":               {"keys", "get", kv + "keys/read"},
-	"KeyUpdate":            {"keys", "update", kv + "keys/update/action"},
-	"KeyList":              {"keys", "list", kv + "keys/read"},
-	"KeyListVersions":      {"keys", "list", kv + "keys/read"},
-	"KeyDelete":            {"keys", "delete", kv + "keys/delete"},
-	"KeyGetDeleted":        {"keys", "get", kv + "deletedKeys/read"},
-	"KeyListDeleted":       {"keys", "list", kv + "deletedKeys/read"},
-	"KeyRecover":           {"keys", "recover", kv + "deletedKeys/recover/action"},
-	"KeyPurge":             {"keys", "purge", kv + "deletedKeys/delete"},
-	"KeyBackup":            {"keys", "backup", kv + "keys/backup/action"},
-	"KeyRestore":           {"keys", "restore", kv + "keys/restore/action"},
-	"KeySign":              {"keys", "sign", kv + "keys/sign/action"},
-	"KeyVerify":            {"keys", "verify", kv + "keys/verify/action"},
-	"KeyEncrypt":           {"keys", "encrypt", kv + "keys/encrypt/action"},
-	"KeyDecrypt":           {"keys", "decrypt", kv + "keys/decrypt/action"},
-	"KeyWrap":              {"keys", "wrapkey", kv + "keys/wrap/action"},
-	"KeyUnwrap":            {"keys", "unwrapkey", kv + "keys/unwrap/action"},
-	"KeyRotate":            {"keys", "rotate", kv + "keys/rotate/action"},
-	"KeyRotationPolicyGet": {"keys", "getrotationpolicy", kv + "keyrotationpolicies/read"},
-	"KeyRotationPolicySet": {"keys", "setrotationpolicy", kv + "keyrotationpolicies/write"},
-	"KeyRelease":           {"keys", "release", kv + "keys/release/action"},
-	"RandomBytesGet":       {"keys", "get", kv + "keys/read"},
+	arca.OpKeyCreate:            {"keys", "create", kv + "keys/create/action"},
+	arca.OpKeyImport:            {"keys", "import", kv + "keys/import/action"},
+	arca.OpKeyGet:               {"keys", "get", kv + "keys/read"},
+	arca.OpKeyUpdate:            {"keys", "update", kv + "keys/update/action"},
+	arca.OpKeyList:              {"keys", "list", kv + "keys/read"},
+	arca.OpKeyListVersions:      {"keys", "list", kv + "keys/read"},
+	arca.OpKeyDelete:            {"keys", "delete", kv + "keys/delete"},
+	arca.OpKeyGetDeleted:        {"keys", "get", kv + "deletedKeys/read"},
+	arca.OpKeyListDeleted:       {"keys", "list", kv + "deletedKeys/read"},
+	arca.OpKeyRecover:           {"keys", "recover", kv + "deletedKeys/recover/action"},
+	arca.OpKeyPurge:             {"keys", "purge", kv + "deletedKeys/delete"},
+	arca.OpKeyBackup:            {"keys", "backup", kv + "keys/backup/action"},
+	arca.OpKeyRestore:           {"keys", "restore", kv + "keys/restore/action"},
+	arca.OpKeySign:              {"keys", "sign", kv + "keys/sign/action"},
+	arca.OpKeyVerify:            {"keys", "verify", kv + "keys/verify/action"},
+	arca.OpKeyEncrypt:           {"keys", "encrypt", kv + "keys/encrypt/action"},
+	arca.OpKeyDecrypt:           {"keys", "decrypt", kv + "keys/decrypt/action"},
+	arca.OpKeyWrap:              {"keys", "wrapkey", kv + "keys/wrap/action"},
+	arca.OpKeyUnwrap:            {"keys", "unwrapkey", kv + "keys/unwrap/action"},
+	arca.OpKeyRotate:            {"keys", "rotate", kv + "keys/rotate/action"},
+	arca.OpKeyRotationPolicyGet: {"keys", "getrotationpolicy", kv + "keyrotationpolicies/read"},
+	arca.OpKeyRotationPolicySet: {"keys", "setrotationpolicy", kv + "keyrotationpolicies/write"},
+	arca.OpKeyRelease:           {"keys", "release", kv + "keys/release/action"},
+	arca.OpRandomBytesGet:       {"keys", "get", kv + "keys/read"},
 
-	"CertificateGet":            {"certificates", "get", kv + "certificates/read"},
-	"CertificateList":           {"certificates", "list", kv + "certificates/read"},
-	"CertificateListVersions":   {"certificates", "list", kv + "certificates/read"},
-	"CertificateCreate":         {"certificates", "create", kv + "certificates/create/action"},
-	"CertificateImport":         {"certificates", "import", kv + "certificates/import/action"},
-	"CertificateUpdate":         {"certificates", "update", kv + "certificates/update/action"},
-	"CertificatePolicyGet":      {"certificates", "get", kv + "certificates/read"},
-	"CertificatePolicyUpdate":   {"certificates", "update", kv + "certificates/update/action"},
-	"CertificatePendingGet":     {"certificates", "get", kv + "certificates/read"},
-	"CertificatePendingUpdate":  {"certificates", "update", kv + "certificates/update/action"},
-	"CertificatePendingDelete":  {"certificates", "delete", kv + "certificates/delete"},
-	"CertificatePendingMerge":   {"certificates", "create", kv + "certificates/create/action"},
-	"CertificateDelete":         {"certificates", "delete", kv + "certificates/delete"},
-	"CertificateGetDeleted":     {"certificates", "get", kv + "deletedCertificates/read"},
-	"CertificateListDeleted":    {"certificates", "list", kv + "deletedCertificates/read"},
-	"CertificateRecover":        {"certificates", "recover", kv + "deletedCertificates/recover/action"},
-	"CertificatePurge":          {"certificates", "purge", kv + "deletedCertificates/delete"},
-	"CertificateBackup":         {"certificates", "backup", kv + "certificates/backup/action"},
-	"CertificateRestore":        {"certificates", "restore", kv + "certificates/restore/action"},
-	"CertificateIssuerGet":      {"certificates", "getissuers", kv + "certificatecas/read"},
-	"CertificateIssuerList":     {"certificates", "listissuers", kv + "certificatecas/read"},
-	"CertificateIssuerSet":      {"certificates", "setissuers", kv + "certificatecas/write"},
-	"CertificateIssuerUpdate":   {"certificates", "setissuers", kv + "certificatecas/write"},
-	"CertificateIssuerDelete":   {"certificates", "deleteissuers", kv + "certificatecas/delete"},
-	"CertificateContactsGet":    {"certificates", "managecontacts", kv + "certificatecontacts/read"},
-	"CertificateContactsSet":    {"certificates", "managecontacts", kv + "certificatecontacts/write"},
-	"CertificateContactsDelete": {"certificates", "managecontacts", kv + "certificatecontacts/write"},
+	arca.OpCertificateGet:            {"certificates", "get", kv + "certificates/read"},
+	arca.OpCertificateList:           {"certificates", "list", kv + "certificates/read"},
+	arca.OpCertificateListVersions:   {"certificates", "list", kv + "certificates/read"},
+	arca.OpCertificateCreate:         {"certificates", "create", kv + "certificates/create/action"},
+	arca.OpCertificateImport:         {"certificates", "import", kv + "certificates/import/action"},
+	arca.OpCertificateUpdate:         {"certificates", "update", kv + "certificates/update/action"},
+	arca.OpCertificatePolicyGet:      {"certificates", "get", kv + "certificates/read"},
+	arca.OpCertificatePolicyUpdate:   {"certificates", "update", kv + "certificates/update/action"},
+	arca.OpCertificatePendingGet:     {"certificates", "get", kv + "certificates/read"},
+	arca.OpCertificatePendingUpdate:  {"certificates", "update", kv + "certificates/update/action"},
+	arca.OpCertificatePendingDelete:  {"certificates", "delete", kv + "certificates/delete"},
+	arca.OpCertificatePendingMerge:   {"certificates", "create", kv + "certificates/create/action"},
+	arca.OpCertificateDelete:         {"certificates", "delete", kv + "certificates/delete"},
+	arca.OpCertificateGetDeleted:     {"certificates", "get", kv + "deletedCertificates/read"},
+	arca.OpCertificateListDeleted:    {"certificates", "list", kv + "deletedCertificates/read"},
+	arca.OpCertificateRecover:        {"certificates", "recover", kv + "deletedCertificates/recover/action"},
+	arca.OpCertificatePurge:          {"certificates", "purge", kv + "deletedCertificates/delete"},
+	arca.OpCertificateBackup:         {"certificates", "backup", kv + "certificates/backup/action"},
+	arca.OpCertificateRestore:        {"certificates", "restore", kv + "certificates/restore/action"},
+	arca.OpCertificateIssuerGet:      {"certificates", "getissuers", kv + "certificatecas/read"},
+	arca.OpCertificateIssuerList:     {"certificates", "listissuers", kv + "certificatecas/read"},
+	arca.OpCertificateIssuerSet:      {"certificates", "setissuers", kv + "certificatecas/write"},
+	arca.OpCertificateIssuerUpdate:   {"certificates", "setissuers", kv + "certificatecas/write"},
+	arca.OpCertificateIssuerDelete:   {"certificates", "deleteissuers", kv + "certificatecas/delete"},
+	arca.OpCertificateContactsGet:    {"certificates", "managecontacts", kv + "certificatecontacts/read"},
+	arca.OpCertificateContactsSet:    {"certificates", "managecontacts", kv + "certificatecontacts/write"},
+	arca.OpCertificateContactsDelete: {"certificates", "managecontacts", kv + "certificatecontacts/write"},
 }
 
 // issuer permissions implied by manageissuers.

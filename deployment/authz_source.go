@@ -2,7 +2,6 @@ package deployment
 
 import (
 	"context"
-	"strings"
 
 	"github.com/arcakv/arca"
 	"github.com/arcakv/arca/authz"
@@ -11,9 +10,12 @@ import (
 	"github.com/arcakv/arca/vaults"
 )
 
-// authzSource feeds the authorisation engine from the vaults (access
-// policies, RBAC mode), the management plane (role assignments) and the
-// directory (group membership).
+// authzSource feeds the authorisation engine, the one decision point of the
+// data plane and the Resource Manager, from the vaults (access policies,
+// RBAC mode), the management plane (role assignments, built-in and custom
+// role definitions) and the directory (group membership). Its generation
+// moves with every write through this process and, while their Follow runs,
+// with the store's reports of everyone else's.
 type authzSource struct {
 	vaults *vaults.Service
 	mgmt   *management.Service
@@ -41,26 +43,11 @@ func (s *authzSource) Access(ctx context.Context, v *arca.Vault) (authz.VaultAcc
 }
 
 // Assignments returns every role assignment with the roles they may name:
-// the built-in roles and the custom ones, keyed by lower-case GUID.
+// the built-in roles and the custom ones, keyed by lower-case GUID, read in
+// one snapshot, with the records that do not decode marked Unreadable
+// (management.Service.Grants).
 func (s *authzSource) Assignments(ctx context.Context) ([]authz.RoleAssignment, map[string]*authz.RoleDefinition, error) {
-	ras, err := s.mgmt.RoleAssignments(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	out := make([]authz.RoleAssignment, 0, len(ras))
-	for _, ra := range ras {
-		out = append(out, authz.RoleAssignment{Scope: ra.Scope, PrincipalID: ra.PrincipalID, RoleDefinitionID: ra.RoleDefinitionID})
-	}
-	defs, err := s.mgmt.RoleDefinitions(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	roles := make(map[string]*authz.RoleDefinition, len(defs))
-	for _, r := range defs {
-		id := strings.ToLower(r.ID)
-		roles[id] = &authz.RoleDefinition{ID: id, Name: r.Name, DataActions: r.DataActions, NotDataActions: r.NotDataActions}
-	}
-	return out, roles, nil
+	return s.mgmt.Grants(ctx)
 }
 
 // Groups returns the groups objectID belongs to, transitively. The

@@ -76,24 +76,7 @@ func (src rbacSource) Access(context.Context, *arca.Vault) (authz.VaultAccess, e
 	return authz.VaultAccess{RBAC: true, Scope: src.vault, Location: "local"}, nil
 }
 func (src rbacSource) Assignments(ctx context.Context) ([]authz.RoleAssignment, map[string]*authz.RoleDefinition, error) {
-	ras, err := src.s.RoleAssignments(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	var out []authz.RoleAssignment
-	for _, ra := range ras {
-		out = append(out, authz.RoleAssignment{Scope: ra.Scope, PrincipalID: ra.PrincipalID, RoleDefinitionID: ra.RoleDefinitionID})
-	}
-	defs, err := src.s.RoleDefinitions(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	roles := map[string]*authz.RoleDefinition{}
-	for _, r := range defs {
-		id := strings.ToLower(r.ID)
-		roles[id] = &authz.RoleDefinition{ID: id, Name: r.Name, DataActions: r.DataActions, NotDataActions: r.NotDataActions}
-	}
-	return out, roles, nil
+	return src.s.Grants(ctx)
 }
 func (rbacSource) Groups(context.Context, string, string) ([]string, error) { return nil, nil }
 func (src rbacSource) Generation() uint64                                   { return src.s.Generation() }
@@ -191,6 +174,48 @@ func TestFollowRoleAssignments(t *testing.T) {
 	waitFor(t, "B to hear of its own write", func() bool { return b.Generation() >= gen+2 })
 	if !canRead(t, eb) {
 		t.Fatal("B's own assignment, reported back to B, no longer applies")
+	}
+}
+
+// TestFollowActions: Resource Manager decisions share the engine's cache
+// with the data plane's, and a role assigned and removed through node A
+// applies to node B's cached decisions as soon as B's Follow hears of it;
+// node C, which does not follow, keeps its cached denial.
+func TestFollowActions(t *testing.T) {
+	ctx := context.Background()
+	a, b, c, sub, vault := nodes(t, sharedStore(t))
+	follow(t, b)
+	eb, ec := &authz.Engine{Source: rbacSource{b, vault}}, &authz.Engine{Source: rbacSource{c, vault}}
+	const action = "Microsoft.KeyVault/vaults/read"
+	may := func(e *authz.Engine) bool {
+		t.Helper()
+		err := e.AuthorizeAction(ctx, reader, vault, action)
+		if err != nil && arca.KindOf(err) != arca.KindForbidden {
+			t.Fatal(err)
+		}
+		return err == nil
+	}
+	if may(eb) || may(ec) {
+		t.Fatal("allowed without a role")
+	}
+	gen := b.Generation()
+	if _, err := a.CreateRoleAssignment(ctx, &RoleAssignment{Name: "ra1", Scope: sub, RoleDefinitionID: Reader.ID, PrincipalID: reader.ObjectID}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "B to hear of the assignment", func() bool { return b.Generation() != gen })
+	if !may(eb) {
+		t.Fatal("B does not apply A's assignment")
+	}
+	if may(ec) {
+		t.Fatal("C, which does not follow, decided afresh: the test proves nothing")
+	}
+	gen = b.Generation()
+	if _, err := a.DeleteRoleAssignment(ctx, sub, "ra1"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "B to hear of the removal", func() bool { return b.Generation() != gen })
+	if may(eb) {
+		t.Fatal("B still grants a removed assignment")
 	}
 }
 

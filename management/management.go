@@ -2,8 +2,9 @@
 // vault: subscriptions, resource groups, and role assignments with the
 // built-in and custom role definitions that authorise management-plane
 // calls (and, through their data actions, data-plane calls in RBAC
-// vaults). Vaults themselves live in package vaults; the rest package's ARM
-// front end joins the two.
+// vaults). It stores them; package authz decides with them (Grants is what
+// it reads). Vaults themselves live in package vaults; the rest package's
+// ARM front end joins the two.
 package management
 
 import (
@@ -72,25 +73,24 @@ type RoleDefinition struct {
 	UpdatedBy        string    `json:"updatedBy,omitempty"`
 }
 
-// Built-in role definitions, with Azure's GUIDs.
+// Built-in role definitions, with Azure's GUIDs. Their permissions are
+// package authz's (authz.ManagementRoles and authz.Builtin), which decides
+// with them; ARM serves them with these descriptions.
 var (
-	Owner = RoleDefinition{ID: "8e3af657-a8ff-443c-a75c-2fe8c4bcb635", Name: "Owner",
-		Description: "Grants full access to manage all resources, including the ability to assign roles in Azure RBAC.",
-		Actions:     []string{"*"}}
-	Contributor = RoleDefinition{ID: "b24988ac-6180-42a0-ab88-20f7382dd24c", Name: "Contributor",
-		Description: "Grants full access to manage all resources, but does not allow you to assign roles in Azure RBAC.",
-		Actions:     []string{"*"},
-		NotActions: []string{"Microsoft.Authorization/*/Delete", "Microsoft.Authorization/*/Write",
-			"Microsoft.Authorization/elevateAccess/Action"}}
-	Reader = RoleDefinition{ID: "acdd72a7-3385-48ef-bd42-f606fba81ae7", Name: "Reader",
-		Description: "View all resources, but does not allow you to make any changes.", Actions: []string{"*/read"}}
-	KeyVaultContributor = RoleDefinition{ID: "f25e0fa2-a7c8-4377-a976-54943a77a395", Name: "Key Vault Contributor",
-		Description: "Lets you manage key vaults, but not access to them.",
-		Actions: []string{"Microsoft.Authorization/*/read", "Microsoft.KeyVault/*",
-			"Microsoft.Resources/deployments/*", "Microsoft.Resources/subscriptions/resourceGroups/read",
-			"Microsoft.Resources/subscriptions/read", "Microsoft.Resources/subscriptions/operationresults/read"}}
-	BuiltinRoles = append([]RoleDefinition{Owner, Contributor, Reader, KeyVaultContributor}, keyVaultDataRoles()...)
+	Owner = builtin(authz.Owner,
+		"Grants full access to manage all resources, including the ability to assign roles in Azure RBAC.")
+	Contributor = builtin(authz.Contributor,
+		"Grants full access to manage all resources, but does not allow you to assign roles in Azure RBAC.")
+	Reader              = builtin(authz.Reader, "View all resources, but does not allow you to make any changes.")
+	KeyVaultContributor = builtin(authz.KeyVaultContributor, "Lets you manage key vaults, but not access to them.")
+	BuiltinRoles        = append([]RoleDefinition{Owner, Contributor, Reader, KeyVaultContributor}, keyVaultDataRoles()...)
 )
+
+// builtin is the ARM form of the built-in role r.
+func builtin(r authz.RoleDefinition, description string) RoleDefinition {
+	return RoleDefinition{ID: r.ID, Name: r.Name, Description: description, Actions: r.Actions, NotActions: r.NotActions,
+		DataActions: r.DataActions, NotDataActions: r.NotDataActions}
+}
 
 // keyVaultDataRoles are Key Vault's built-in data-plane roles (package
 // authz), assignable through ARM like any role; their management actions
@@ -98,9 +98,7 @@ var (
 func keyVaultDataRoles() []RoleDefinition {
 	var out []RoleDefinition
 	for _, r := range authz.Builtin {
-		out = append(out, RoleDefinition{ID: r.ID, Name: r.Name, Description: r.Name + " (Key Vault data plane).",
-			Actions:     []string{"Microsoft.Authorization/*/read", "Microsoft.Resources/subscriptions/resourceGroups/read", "Microsoft.KeyVault/vaults/*/read", "Microsoft.KeyVault/vaults/read"},
-			DataActions: r.DataActions, NotDataActions: r.NotDataActions})
+		out = append(out, builtin(r, r.Name+" (Key Vault data plane)."))
 	}
 	return out
 }
@@ -118,21 +116,10 @@ func RoleByID(id string) (RoleDefinition, bool) {
 	return RoleDefinition{}, false
 }
 
-// Allows reports whether the role grants action (e.g.
-// "Microsoft.KeyVault/vaults/write").
-func (r RoleDefinition) Allows(action string) bool {
-	ok := false
-	for _, a := range r.Actions {
-		if authz.Match(a, action) {
-			ok = true
-		}
-	}
-	for _, a := range r.NotActions {
-		if authz.Match(a, action) {
-			return false
-		}
-	}
-	return ok
+// authz returns the role as authorisation decisions read it.
+func (r RoleDefinition) authz() *authz.RoleDefinition {
+	return &authz.RoleDefinition{ID: strings.ToLower(r.ID), Name: r.Name, Actions: r.Actions, NotActions: r.NotActions,
+		DataActions: r.DataActions, NotDataActions: r.NotDataActions}
 }
 
 // RoleAssignment grants a role to a principal at a scope. Only its
@@ -170,9 +157,6 @@ type Service struct {
 	// an existing resource. Without it, custom roles cannot name resource
 	// scopes as assignable scopes.
 	ResourceExists func(ctx context.Context, scope string) (bool, error)
-	// MemberOf, when set, returns the groups an object belongs to
-	// (transitively): role assignments to those groups count for it.
-	MemberOf func(ctx context.Context, objectID string) ([]string, error)
 
 	gen atomic.Uint64
 }
@@ -432,12 +416,8 @@ func (s *Service) DeleteResourceGroup(ctx context.Context, sub, name string) err
 }
 
 // InScope reports whether scope is outer or below it (case-insensitive, on
-// path-segment boundaries).
-func InScope(outer, scope string) bool {
-	o := strings.ToLower(strings.TrimSuffix(outer, "/"))
-	sc := strings.ToLower(strings.TrimSuffix(scope, "/"))
-	return o == "" || sc == o || strings.HasPrefix(sc, o+"/")
-}
+// path-segment boundaries): authz.InScope, which decisions use.
+func InScope(outer, scope string) bool { return authz.InScope(outer, scope) }
 
 // CreateRoleAssignment stores ra (Name may be preset, as ARM's PUT does).
 // The role is a built-in or a custom role (by GUID or full role definition
@@ -568,67 +548,45 @@ func (s *Service) DeleteRoleAssignment(ctx context.Context, scope, name string) 
 	return &ra, nil
 }
 
-// Authorize checks that principal (an object id), or a group it belongs
-// to, holds a role, built-in or custom, granting action at scope or above
-// it; 403 AuthorizationFailed otherwise.
-func (s *Service) Authorize(ctx context.Context, principal, scope, action string) error {
-	subjects := map[string]bool{strings.ToLower(principal): true}
-	if s.MemberOf != nil {
-		groups, err := s.MemberOf(ctx, principal)
-		if err != nil {
-			return wrap(err)
-		}
-		for _, g := range groups {
-			subjects[strings.ToLower(g)] = true
-		}
-	}
-	var ras []RoleAssignment
-	custom := map[string]*RoleDefinition{}
+// Grants returns every role assignment with the roles they may name (the
+// built-in roles and the custom ones, keyed by lower-case GUID), read in one
+// snapshot of the store, as authorisation decisions read them (it is an
+// authz.Source's Assignments). Unlike RoleAssignments and RoleDefinitions,
+// which skip a record that does not decode, it returns such a record marked
+// Unreadable, so that the decisions that could depend on it fail closed.
+func (s *Service) Grants(ctx context.Context) ([]authz.RoleAssignment, map[string]*authz.RoleDefinition, error) {
+	var out []authz.RoleAssignment
+	var custom map[string]*authz.RoleDefinition
 	err := s.Store.View(ctx, func(r storage.Reader) error {
-		var bad error // a record that does not decode fails the decision closed
+		out, custom = nil, map[string]*authz.RoleDefinition{}
 		if err := r.Scan(raPrefix, "", func(k string, b []byte) bool {
 			var ra RoleAssignment
 			if err := json.Unmarshal(b, &ra); err != nil {
-				bad = fmt.Errorf("role assignment %s: %w", k, err)
-				return false
+				out = append(out, authz.RoleAssignment{Unreadable: fmt.Errorf("role assignment %s: %w", strings.TrimPrefix(k, raPrefix), err)})
+			} else {
+				out = append(out, authz.RoleAssignment{Scope: ra.Scope, PrincipalID: ra.PrincipalID, RoleDefinitionID: ra.RoleDefinitionID})
 			}
-			if subjects[strings.ToLower(ra.PrincipalID)] && InScope(ra.Scope, scope) {
-				ras = append(ras, ra)
-			}
-			return true
-		}); err != nil || bad != nil || len(ras) == 0 {
-			return errors.Join(err, bad)
-		}
-		if err := r.Scan(rdPrefix, "", func(k string, b []byte) bool {
-			var rd RoleDefinition
-			if err := json.Unmarshal(b, &rd); err != nil {
-				bad = fmt.Errorf("role definition %s: %w", k, err)
-				return false
-			}
-			custom[strings.ToLower(rd.ID)] = &rd
 			return true
 		}); err != nil {
 			return err
 		}
-		return bad
+		return r.Scan(rdPrefix, "", func(k string, b []byte) bool {
+			id := strings.ToLower(strings.TrimPrefix(k, rdPrefix))
+			var rd RoleDefinition
+			if err := json.Unmarshal(b, &rd); err != nil {
+				custom[id] = &authz.RoleDefinition{ID: id, Unreadable: fmt.Errorf("role definition %s: %w", id, err)}
+			} else {
+				custom[strings.ToLower(rd.ID)] = rd.authz()
+			}
+			return true
+		})
 	})
 	if err != nil {
-		return wrap(err)
+		return nil, nil, wrap(err)
 	}
-	for _, ra := range ras {
-		role, ok := RoleByID(ra.RoleDefinitionID)
-		if !ok {
-			c := custom[strings.ToLower(authz.RoleGUID(ra.RoleDefinitionID))]
-			if c == nil {
-				continue
-			}
-			role = *c
-		}
-		if role.Allows(action) {
-			return nil
-		}
+	roles := custom
+	for _, r := range BuiltinRoles { // a built-in role's GUID always names it
+		roles[strings.ToLower(r.ID)] = r.authz()
 	}
-	return arca.Errorf(arca.KindForbidden, "AuthorizationFailed",
-		"The client with object id '%s' does not have authorization to perform action '%s' over scope '%s' or the scope is invalid. If access was recently granted, please refresh your credentials.",
-		principal, action, scope)
+	return out, roles, nil
 }

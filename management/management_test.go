@@ -1,27 +1,23 @@
 package management
 
-import "testing"
+import (
+	"reflect"
+	"testing"
 
-func TestRoleActions(t *testing.T) {
-	cases := []struct {
-		role   RoleDefinition
-		action string
-		want   bool
-	}{
-		{Owner, "Microsoft.Authorization/roleAssignments/write", true},
-		{Contributor, "Microsoft.Resources/subscriptions/resourceGroups/write", true},
-		{Contributor, "Microsoft.Authorization/roleAssignments/write", false},
-		{Contributor, "Microsoft.Authorization/roleAssignments/read", true},
-		{Reader, "Microsoft.KeyVault/vaults/read", true},
-		{Reader, "Microsoft.KeyVault/vaults/write", false},
-		{KeyVaultContributor, "Microsoft.KeyVault/vaults/write", true},
-		{KeyVaultContributor, "microsoft.keyvault/locations/deletedVaults/purge/action", true},
-		{KeyVaultContributor, "Microsoft.Resources/subscriptions/resourceGroups/write", false},
-		{KeyVaultContributor, "Microsoft.Resources/subscriptions/resourceGroups/read", true},
+	"github.com/arcakv/arca/authz"
+)
+
+// TestBuiltinRolesAreAuthz: the built-in roles ARM serves carry exactly
+// the permissions package authz decides with.
+func TestBuiltinRolesAreAuthz(t *testing.T) {
+	byID := authz.BuiltinByID()
+	if len(BuiltinRoles) != len(byID) {
+		t.Fatalf("%d built-in roles, authz has %d", len(BuiltinRoles), len(byID))
 	}
-	for _, c := range cases {
-		if got := c.role.Allows(c.action); got != c.want {
-			t.Errorf("%s %s: %v", c.role.Name, c.action, got)
+	for _, r := range BuiltinRoles {
+		a := byID[r.ID]
+		if a == nil || a.Name != r.Name || r.Description == "" || !reflect.DeepEqual(r.authz(), a) {
+			t.Errorf("%s: %+v, authz %+v", r.Name, r, a)
 		}
 	}
 }

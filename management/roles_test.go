@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/arcakv/arca"
+	"github.com/arcakv/arca/authz"
 	"github.com/arcakv/arca/storage"
 	"github.com/arcakv/arca/storage/memory"
 )
@@ -35,6 +36,17 @@ func newRoleService(t *testing.T) (*Service, string, *arca.ManualClock) {
 	vault := "/subscriptions/" + sub.ID + "/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/v"
 	s.ResourceExists = func(_ context.Context, scope string) (bool, error) { return InScope(vault, scope), nil }
 	return s, "/subscriptions/" + sub.ID, clock
+}
+
+// actions decides Resource Manager actions on s's role assignments and
+// definitions, as the deployment does: through an authz.Engine, whose
+// cache s's writes invalidate.
+type actions struct{ e *authz.Engine }
+
+func newActions(s *Service) actions { return actions{&authz.Engine{Source: rbacSource{s: s}}} }
+
+func (a actions) authorize(ctx context.Context, principal, scope, action string) error {
+	return a.e.AuthorizeAction(ctx, &arca.Principal{TenantID: "tenant", ObjectID: principal}, scope, action)
 }
 
 func customRole(id, name string, scopes ...string) *RoleDefinition {
@@ -219,6 +231,7 @@ func TestCustomRoleAssignableScopesAndAuthorize(t *testing.T) {
 	if _, err := s.CreateRoleAssignment(ctx, &RoleAssignment{Scope: rg, PrincipalID: "p", RoleDefinitionID: roleA}); err != nil {
 		t.Fatal(err)
 	}
+	az := newActions(s)
 	for _, c := range []struct {
 		scope, action string
 		want          bool
@@ -230,7 +243,7 @@ func TestCustomRoleAssignableScopesAndAuthorize(t *testing.T) {
 		{rg2, "Microsoft.Resources/subscriptions/resourceGroups/read", false},
 		{sub, "Microsoft.Resources/subscriptions/resourceGroups/read", false},
 	} {
-		err := s.Authorize(ctx, "p", c.scope, c.action)
+		err := az.authorize(ctx, "p", c.scope, c.action)
 		if (err == nil) != c.want {
 			t.Errorf("%s at %s: %v", c.action, c.scope, err)
 		}
@@ -240,10 +253,10 @@ func TestCustomRoleAssignableScopesAndAuthorize(t *testing.T) {
 	if _, _, err := s.PutRoleDefinition(ctx, rg, rd, owner); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Authorize(ctx, "p", rg, "Microsoft.Resources/subscriptions/resourceGroups/write"); err != nil {
+	if err := az.authorize(ctx, "p", rg, "Microsoft.Resources/subscriptions/resourceGroups/write"); err != nil {
 		t.Fatalf("after the update: %v", err)
 	}
-	if err := s.Authorize(ctx, "p", rg+"/providers/Microsoft.KeyVault/vaults/v", "Microsoft.KeyVault/vaults/write"); err == nil {
+	if err := az.authorize(ctx, "p", rg+"/providers/Microsoft.KeyVault/vaults/v", "Microsoft.KeyVault/vaults/write"); err == nil {
 		t.Fatal("a removed action still granted")
 	}
 }
@@ -316,7 +329,7 @@ func TestRoleAssignmentNamesAreBoundToTheirScope(t *testing.T) {
 	if _, err := s.DeleteRoleAssignment(ctx, rgScope, name); arca.KindOf(err) != arca.KindNotFound {
 		t.Fatalf("delete through another scope: %v", err)
 	}
-	if err := s.Authorize(ctx, "p1", subScope, "Microsoft.Authorization/roleAssignments/write"); err != nil {
+	if err := newActions(s).authorize(ctx, "p1", subScope, "Microsoft.Authorization/roleAssignments/write"); err != nil {
 		t.Fatalf("the owner lost its assignment: %v", err)
 	}
 	if _, err := s.DeleteRoleAssignment(ctx, subScope+"/", name); err != nil {
@@ -406,14 +419,49 @@ func TestPutRoleAssignmentReportsCreation(t *testing.T) {
 }
 
 // TestAuthorizeFailsClosedOnAnUnreadableRecord: a role assignment that does
-// not decode is an internal error, not a record silently skipped.
+// not decode fails every Resource Manager decision with an internal error,
+// and a role definition that does not decode every decision for a caller
+// with assignments in scope: neither is a record silently skipped. The data
+// plane skips both (they grant nothing), as before decisions moved to
+// package authz.
 func TestAuthorizeFailsClosedOnAnUnreadableRecord(t *testing.T) {
 	s, sub, _ := newRoleService(t)
 	ctx := context.Background()
-	if err := s.Store.Update(ctx, func(tx storage.Tx) error { return tx.Put(raPrefix+"corrupt", []byte("{not json")) }); err != nil {
-		t.Fatal(err)
+	const read = "Microsoft.Resources/subscriptions/resourceGroups/read"
+	put := func(key string) {
+		t.Helper()
+		if err := s.Store.Update(ctx, func(tx storage.Tx) error { return tx.Put(key, []byte("{not json")) }); err != nil {
+			t.Fatal(err)
+		}
+		s.gen.Add(1) // a write behind the Service's back: as Follow would
 	}
-	if err := s.Authorize(ctx, "p", sub, "Microsoft.Resources/subscriptions/resourceGroups/read"); arca.KindOf(err) != arca.KindInternal {
-		t.Fatalf("decision over an unreadable assignment: %v", err)
+	del := func(key string) {
+		t.Helper()
+		if err := s.Store.Update(ctx, func(tx storage.Tx) error { return tx.Delete(key) }); err != nil {
+			t.Fatal(err)
+		}
+		s.gen.Add(1)
+	}
+	az := newActions(s)
+	if err := az.authorize(ctx, owner, sub, read); err != nil {
+		t.Fatalf("owner: %v", err)
+	}
+	put(raPrefix + "corrupt")
+	for _, p := range []string{owner, "p"} {
+		if err := az.authorize(ctx, p, sub, read); arca.KindOf(err) != arca.KindInternal {
+			t.Fatalf("decision for %s over an unreadable assignment: %v", p, err)
+		}
+	}
+	del(raPrefix + "corrupt")
+	put(rdPrefix + roleB)
+	if err := az.authorize(ctx, owner, sub, read); arca.KindOf(err) != arca.KindInternal {
+		t.Fatalf("decision over an unreadable role definition: %v", err)
+	}
+	if err := az.authorize(ctx, "p", sub, read); arca.KindOf(err) != arca.KindForbidden {
+		t.Fatalf("caller without assignments, over an unreadable role definition: %v", err)
+	}
+	as, roles, err := s.Grants(ctx)
+	if err != nil || roles[roleB] == nil || roles[roleB].Unreadable == nil || len(as) != 1 || as[0].Unreadable != nil {
+		t.Fatalf("Grants: %+v %+v %v", as, roles[roleB], err)
 	}
 }

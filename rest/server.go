@@ -61,9 +61,11 @@ type Server struct {
 	// TestAttestation, when set, serves the built-in test attestation
 	// authority under /attestation on the token service host.
 	TestAttestation *attestation.TestAuthority
-	Authorizer      arca.Authorizer
-	Clock           arca.Clock
-	Log             *slog.Logger
+	// Authorizer is the one decision point: it decides every data-plane
+	// operation, Resource Manager action and directory write.
+	Authorizer arca.Authorizer
+	Clock      arca.Clock
+	Log        *slog.Logger
 
 	once   sync.Once
 	planes *planes
@@ -88,8 +90,10 @@ func (s *Server) handlers() *planes {
 		s.planes = &planes{
 			vault: &keyvault.Handler{Config: s.Config, Vaults: s.Vaults, Secrets: s.Secrets, Keys: s.Keys, Certificates: s.Certificates,
 				Tokens: tokens, Authorizer: s.Authorizer, Log: s.Log},
-			arm:   &arm.Handler{Config: s.Config, Vaults: s.Vaults, Management: s.Management, Directory: dir, Tokens: tokens, Log: s.Log},
-			graph: &graph.Handler{Config: s.Config, Directory: dir, Tokens: tokens, Management: s.Management, Log: s.Log},
+			arm: &arm.Handler{Config: s.Config, Vaults: s.Vaults, Management: s.Management, Authorizer: s.Authorizer,
+				Directory: dir, Tokens: tokens, Log: s.Log},
+			graph: &graph.Handler{Config: s.Config, Directory: dir, Tokens: tokens, Management: s.Management,
+				Authorizer: s.Authorizer, Log: s.Log},
 			entra: &entra.Handler{Identity: s.Identity, IMDS: s.Config.IMDS},
 		}
 	})

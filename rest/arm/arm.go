@@ -5,7 +5,8 @@
 // file per resource. Vaults created here are the vaults the data plane
 // serves. Every call but /metadata/endpoints needs a bearer token for the
 // management audience; writes and reads are authorised with ARM role
-// assignments (package management).
+// assignments (stored by package management, decided by the Handler's
+// Authorizer, package authz).
 package arm
 
 import (
@@ -31,11 +32,12 @@ const (
 )
 
 // Directory is what the management plane reads of the directory: the
-// deployment's tenant and the kind of an object a role assignment names
-// (identity.Directory).
+// deployment's tenant, the kind of an object a role assignment names and
+// the groups of the caller (identity.Directory).
 type Directory interface {
 	Tenant(ctx context.Context) (*identity.Tenant, error)
 	ObjectKind(ctx context.Context, id string) (string, error)
+	MemberOf(ctx context.Context, objectID string) ([]string, error)
 }
 
 // Handler serves the Resource Manager.
@@ -43,6 +45,9 @@ type Handler struct {
 	Config     httpx.Config
 	Vaults     arca.VaultService
 	Management *management.Service // nil: only /metadata/endpoints is served, the rest is 404
+	// Authorizer decides every call's action (the deployment's one decision
+	// point, authz.Engine); required with Management.
+	Authorizer arca.ActionAuthorizer
 	Directory  Directory
 	Tokens     httpx.TokenVerifier
 	Log        *slog.Logger
@@ -88,13 +93,19 @@ func (q *armRequest) deleted(err error, body func() any) {
 
 func (q *armRequest) ctx() context.Context { return q.r.Context() }
 
-// authorize checks the caller's role assignments for action at scope.
+// authorize decides action at scope for the caller, answering the denial
+// (403 AuthorizationFailed) or the failure itself.
 func (q *armRequest) authorize(scope, action string) bool {
-	if err := q.h.Management.Authorize(q.ctx(), q.principal.ObjectID, scope, action); err != nil {
+	if err := q.may(scope, action); err != nil {
 		q.fail(err)
 		return false
 	}
 	return true
+}
+
+// may decides action at scope for the caller: nil when allowed.
+func (q *armRequest) may(scope, action string) error {
+	return q.h.Authorizer.AuthorizeAction(q.ctx(), q.principal, scope, action)
 }
 
 // managementAudience reports whether aud names the management endpoint.
@@ -354,7 +365,7 @@ func (q *armRequest) groupScope(sub *management.Subscription, name string, rest 
 				httpx.WriteJSON(q.w, http.StatusOK, groupJSON(g))
 			}
 		case http.MethodHead:
-			if q.h.Management.Authorize(q.ctx(), q.principal.ObjectID, scope, "Microsoft.Resources/subscriptions/resourceGroups/read") != nil {
+			if q.may(scope, "Microsoft.Resources/subscriptions/resourceGroups/read") != nil {
 				q.w.WriteHeader(http.StatusForbidden)
 				return
 			}

@@ -3,6 +3,7 @@ package arm_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http/httptest"
 	"strings"
@@ -10,10 +11,38 @@ import (
 	"time"
 
 	"github.com/arcakv/arca"
+	"github.com/arcakv/arca/authz"
+	"github.com/arcakv/arca/identity"
+	"github.com/arcakv/arca/management"
 )
 
 // Helpers over the armEnv of arm_test.go for the ARM handler tests: raw
 // requests (headers, other callers, no token) and callers without roles.
+
+// armSource feeds the env's authorisation engine from its management
+// service (role assignments and definitions) and directory (groups), as
+// the deployment's does; these tests serve no vault, so no vault access.
+type armSource struct {
+	mgmt *management.Service
+	dir  *identity.Directory
+}
+
+func (armSource) Access(context.Context, *arca.Vault) (authz.VaultAccess, error) {
+	return authz.VaultAccess{}, errors.New("no data plane in the ARM tests")
+}
+func (s armSource) Assignments(ctx context.Context) ([]authz.RoleAssignment, map[string]*authz.RoleDefinition, error) {
+	return s.mgmt.Grants(ctx)
+}
+func (s armSource) Groups(ctx context.Context, _, oid string) ([]string, error) {
+	return s.dir.MemberOf(ctx, oid)
+}
+func (s armSource) Generation() uint64 { return s.mgmt.Generation() + s.dir.Generation() }
+
+// may decides action at scope for the object id oid with the server's
+// Authorizer: nil when allowed.
+func (e *armEnv) may(oid, scope, action string) error {
+	return e.authz.AuthorizeAction(context.Background(), &arca.Principal{TenantID: e.tenant, ObjectID: oid}, scope, action)
+}
 
 // armReq is one raw request: path as for armEnv.call (relative to the
 // subscription unless it starts with "/", api-version added unless

@@ -115,7 +115,6 @@ func TestARMRoleAssignmentList(t *testing.T) {
 // loses the access the assignment gave.
 func TestARMRoleAssignmentGetDelete(t *testing.T) {
 	r := newRAEnv(t)
-	ctx := context.Background()
 	got := r.call("GET", r.raURL(r.rg, r.raA), "", 200)
 	if got["name"] != r.raA || armProp(got, "properties", "scope") != r.rg || armProp(got, "properties", "principalId") != r.a ||
 		armProp(got, "properties", "roleDefinitionId") != r.sub+"/providers/Microsoft.Authorization/roleDefinitions/"+management.Reader.ID {
@@ -132,7 +131,7 @@ func TestARMRoleAssignmentGetDelete(t *testing.T) {
 	if w := r.do(armReq{method: "DELETE", path: r.raURL(r.sub, r.raA)}); w.Code != 204 {
 		t.Errorf("DELETE at another scope: %d %s", w.Code, w.Body.String())
 	}
-	if err := r.mgmt.Authorize(ctx, r.a, r.rg, "Microsoft.Resources/subscriptions/resourceGroups/read"); err != nil {
+	if err := r.may(r.a, r.rg, "Microsoft.Resources/subscriptions/resourceGroups/read"); err != nil {
 		t.Fatalf("before delete: %v", err)
 	}
 	del := r.call("DELETE", r.raURL(r.rg, r.raA), "", 200)
@@ -143,7 +142,7 @@ func TestARMRoleAssignmentGetDelete(t *testing.T) {
 		t.Errorf("DELETE again: %d %q", w.Code, w.Body.String())
 	}
 	r.call("GET", r.raURL(r.rg, r.raA), "", 404)
-	if err := r.mgmt.Authorize(ctx, r.a, r.rg, "Microsoft.Resources/subscriptions/resourceGroups/read"); err == nil {
+	if err := r.may(r.a, r.rg, "Microsoft.Resources/subscriptions/resourceGroups/read"); err == nil {
 		t.Error("the deleted assignment still grants")
 	}
 	r.call("PATCH", r.raURL(r.rg, r.raAV), `{}`, 405)

@@ -179,7 +179,7 @@ func (q *armRequest) authorizeLinked(scope, action string, linked []string) bool
 			continue
 		}
 		seen[strings.ToLower(l)] = true
-		err := q.h.Management.Authorize(q.ctx(), q.principal.ObjectID, l, action)
+		err := q.may(l, action)
 		switch {
 		case err == nil:
 		case arca.KindOf(err) == arca.KindForbidden:

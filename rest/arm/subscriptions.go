@@ -34,15 +34,13 @@ func (q *armRequest) listSubscriptions() {
 	}
 	// The caller's assignments, direct or through its groups.
 	mine := map[string]bool{strings.ToLower(q.principal.ObjectID): true}
-	if q.h.Management.MemberOf != nil {
-		groups, err := q.h.Management.MemberOf(q.ctx(), q.principal.ObjectID)
-		if err != nil {
-			q.fail(arca.Internal(err))
-			return
-		}
-		for _, g := range groups {
-			mine[strings.ToLower(g)] = true
-		}
+	groups, err := q.h.Directory.MemberOf(q.ctx(), q.principal.ObjectID)
+	if err != nil {
+		q.fail(arca.Internal(err))
+		return
+	}
+	for _, g := range groups {
+		mine[strings.ToLower(g)] = true
 	}
 	out := []any{}
 	for _, sub := range subs {

@@ -30,6 +30,9 @@ type Handler struct {
 	Directory  *identity.Directory
 	Tokens     httpx.TokenVerifier
 	Management *management.Service // nil: nobody may change groups
+	// Authorizer decides the Resource Manager action a group write needs
+	// (see directoryWriter); nil: nobody may change groups.
+	Authorizer arca.ActionAuthorizer
 	Log        *slog.Logger
 }
 
@@ -368,7 +371,7 @@ func containsFold(list []string, s string) bool {
 // rights elsewhere to grant itself those rights. Group owners get no extra
 // power here (an owner that lost its rights must not keep this one).
 func (g *graphRequest) directoryWriter() bool {
-	if g.h.Management == nil {
+	if g.h.Management == nil || g.h.Authorizer == nil {
 		return false
 	}
 	subs, err := g.h.Management.Subscriptions(g.ctx())
@@ -376,7 +379,7 @@ func (g *graphRequest) directoryWriter() bool {
 		return false
 	}
 	for _, sub := range subs {
-		if g.h.Management.Authorize(g.ctx(), g.principal.ObjectID, "/subscriptions/"+sub.ID, "Microsoft.Authorization/roleAssignments/write") != nil {
+		if g.h.Authorizer.AuthorizeAction(g.ctx(), g.principal, "/subscriptions/"+sub.ID, "Microsoft.Authorization/roleAssignments/write") != nil {
 			return false
 		}
 	}

@@ -379,7 +379,7 @@ func (q *vaultRequest) routeCertificates() {
 func (q *vaultRequest) certsSvc() arca.CertificateService { return q.h.Certificates }
 
 func (q *vaultRequest) createCert(name string) {
-	if !q.checkName(name) || !q.authorize("CertificateCreate", name) {
+	if !q.checkName(name) || !q.authorize(arca.OpCertificateCreate, name) {
 		return
 	}
 	var in certCreateIn
@@ -405,7 +405,7 @@ func (q *vaultRequest) createCert(name string) {
 }
 
 func (q *vaultRequest) importCert(name string) {
-	if !q.checkName(name) || !q.authorize("CertificateImport", name) {
+	if !q.checkName(name) || !q.authorize(arca.OpCertificateImport, name) {
 		return
 	}
 	var in certImportIn
@@ -433,7 +433,7 @@ func (q *vaultRequest) importCert(name string) {
 }
 
 func (q *vaultRequest) getCert(name, version string) {
-	if !q.checkName(name) || !q.authorize("CertificateGet", name) {
+	if !q.checkName(name) || !q.authorize(arca.OpCertificateGet, name) {
 		return
 	}
 	b, err := q.certsSvc().GetCertificate(q.r.Context(), q.vault, name, version)
@@ -445,7 +445,7 @@ func (q *vaultRequest) getCert(name, version string) {
 }
 
 func (q *vaultRequest) updateCert(name, version string) {
-	if !q.checkName(name) || !q.authorize("CertificateUpdate", name) {
+	if !q.checkName(name) || !q.authorize(arca.OpCertificateUpdate, name) {
 		return
 	}
 	var in certUpdateIn
@@ -467,7 +467,7 @@ func (q *vaultRequest) updateCert(name, version string) {
 }
 
 func (q *vaultRequest) listCerts() {
-	if !q.authorize("CertificateList", "") {
+	if !q.authorize(arca.OpCertificateList, "") {
 		return
 	}
 	pending := strings.EqualFold(q.query.Get("includePending"), "true")
@@ -477,7 +477,7 @@ func (q *vaultRequest) listCerts() {
 }
 
 func (q *vaultRequest) listCertVersions(name string) {
-	if !q.checkName(name) || !q.authorize("CertificateListVersions", name) {
+	if !q.checkName(name) || !q.authorize(arca.OpCertificateListVersions, name) {
 		return
 	}
 	list(q, "/certificates/"+name+"/versions", func(ctx context.Context, max int, tok string) (arca.Page[*arca.CertificateVersion], error) {
@@ -486,7 +486,7 @@ func (q *vaultRequest) listCertVersions(name string) {
 }
 
 func (q *vaultRequest) getCertPolicy(name string) {
-	if !q.checkName(name) || !q.authorize("CertificatePolicyGet", name) {
+	if !q.checkName(name) || !q.authorize(arca.OpCertificatePolicyGet, name) {
 		return
 	}
 	p, err := q.certsSvc().GetCertificatePolicy(q.r.Context(), q.vault, name)
@@ -498,7 +498,7 @@ func (q *vaultRequest) getCertPolicy(name string) {
 }
 
 func (q *vaultRequest) updateCertPolicy(name string) {
-	if !q.checkName(name) || !q.authorize("CertificatePolicyUpdate", name) {
+	if !q.checkName(name) || !q.authorize(arca.OpCertificatePolicyUpdate, name) {
 		return
 	}
 	var in policyIn
@@ -515,7 +515,7 @@ func (q *vaultRequest) updateCertPolicy(name string) {
 }
 
 func (q *vaultRequest) getCertOp(name string) {
-	if !q.checkName(name) || !q.authorize("CertificatePendingGet", name) {
+	if !q.checkName(name) || !q.authorize(arca.OpCertificatePendingGet, name) {
 		return
 	}
 	op, err := q.certsSvc().GetCertificateOperation(q.r.Context(), q.vault, name)
@@ -527,7 +527,7 @@ func (q *vaultRequest) getCertOp(name string) {
 }
 
 func (q *vaultRequest) updateCertOp(name string) {
-	if !q.checkName(name) || !q.authorize("CertificatePendingUpdate", name) {
+	if !q.checkName(name) || !q.authorize(arca.OpCertificatePendingUpdate, name) {
 		return
 	}
 	var in certOpUpdateIn
@@ -548,7 +548,7 @@ func (q *vaultRequest) updateCertOp(name string) {
 }
 
 func (q *vaultRequest) deleteCertOp(name string) {
-	if !q.checkName(name) || !q.authorize("CertificatePendingDelete", name) {
+	if !q.checkName(name) || !q.authorize(arca.OpCertificatePendingDelete, name) {
 		return
 	}
 	op, err := q.certsSvc().DeleteCertificateOperation(q.r.Context(), q.vault, name)
@@ -560,7 +560,7 @@ func (q *vaultRequest) deleteCertOp(name string) {
 }
 
 func (q *vaultRequest) mergeCert(name string) {
-	if !q.checkName(name) || !q.authorize("CertificatePendingMerge", name) {
+	if !q.checkName(name) || !q.authorize(arca.OpCertificatePendingMerge, name) {
 		return
 	}
 	var in certMergeIn
@@ -585,7 +585,7 @@ func (q *vaultRequest) mergeCert(name string) {
 }
 
 func (q *vaultRequest) deleteCert(name string) {
-	if !q.checkName(name) || !q.authorize("CertificateDelete", name) {
+	if !q.checkName(name) || !q.authorize(arca.OpCertificateDelete, name) {
 		return
 	}
 	d, err := q.certsSvc().DeleteCertificate(q.r.Context(), q.vault, name)
@@ -597,7 +597,7 @@ func (q *vaultRequest) deleteCert(name string) {
 }
 
 func (q *vaultRequest) getDeletedCert(name string) {
-	if !q.checkName(name) || !q.authorize("CertificateGetDeleted", name) {
+	if !q.checkName(name) || !q.authorize(arca.OpCertificateGetDeleted, name) {
 		return
 	}
 	d, err := q.certsSvc().GetDeletedCertificate(q.r.Context(), q.vault, name)
@@ -609,7 +609,7 @@ func (q *vaultRequest) getDeletedCert(name string) {
 }
 
 func (q *vaultRequest) listDeletedCerts() {
-	if !q.authorize("CertificateListDeleted", "") {
+	if !q.authorize(arca.OpCertificateListDeleted, "") {
 		return
 	}
 	list(q, "/deletedcertificates", func(ctx context.Context, max int, tok string) (arca.Page[*arca.DeletedCertificate], error) {
@@ -621,7 +621,7 @@ func (q *vaultRequest) listDeletedCerts() {
 }
 
 func (q *vaultRequest) recoverCert(name string) {
-	if !q.checkName(name) || !q.authorize("CertificateRecover", name) {
+	if !q.checkName(name) || !q.authorize(arca.OpCertificateRecover, name) {
 		return
 	}
 	b, err := q.certsSvc().RecoverCertificate(q.r.Context(), q.vault, name)
@@ -633,7 +633,7 @@ func (q *vaultRequest) recoverCert(name string) {
 }
 
 func (q *vaultRequest) purgeCert(name string) {
-	if !q.checkName(name) || !q.authorize("CertificatePurge", name) {
+	if !q.checkName(name) || !q.authorize(arca.OpCertificatePurge, name) {
 		return
 	}
 	if err := q.certsSvc().PurgeCertificate(q.r.Context(), q.vault, name); err != nil {
@@ -644,13 +644,13 @@ func (q *vaultRequest) purgeCert(name string) {
 }
 
 func (q *vaultRequest) backupCert(name string) {
-	q.backup("CertificateBackup", name, func(ctx context.Context) ([]byte, error) {
+	q.backup(arca.OpCertificateBackup, name, func(ctx context.Context) ([]byte, error) {
 		return q.certsSvc().BackupCertificate(ctx, q.vault, name)
 	})
 }
 
 func (q *vaultRequest) restoreCert() {
-	blob, ok := q.restoreBlob("CertificateRestore")
+	blob, ok := q.restoreBlob(arca.OpCertificateRestore)
 	if !ok {
 		return
 	}
@@ -663,7 +663,7 @@ func (q *vaultRequest) restoreCert() {
 }
 
 func (q *vaultRequest) getIssuer(name string) {
-	if !q.authorize("CertificateIssuerGet", name) {
+	if !q.authorize(arca.OpCertificateIssuerGet, name) {
 		return
 	}
 	is, err := q.certsSvc().GetIssuer(q.r.Context(), q.vault, name)
@@ -675,7 +675,7 @@ func (q *vaultRequest) getIssuer(name string) {
 }
 
 func (q *vaultRequest) setIssuer(name string) {
-	if !q.authorize("CertificateIssuerSet", name) {
+	if !q.authorize(arca.OpCertificateIssuerSet, name) {
 		return
 	}
 	var in issuerIn
@@ -700,7 +700,7 @@ func (q *vaultRequest) setIssuer(name string) {
 }
 
 func (q *vaultRequest) updateIssuer(name string) {
-	if !q.authorize("CertificateIssuerUpdate", name) {
+	if !q.authorize(arca.OpCertificateIssuerUpdate, name) {
 		return
 	}
 	var in issuerIn
@@ -721,7 +721,7 @@ func (q *vaultRequest) updateIssuer(name string) {
 }
 
 func (q *vaultRequest) deleteIssuer(name string) {
-	if !q.authorize("CertificateIssuerDelete", name) {
+	if !q.authorize(arca.OpCertificateIssuerDelete, name) {
 		return
 	}
 	out, err := q.certsSvc().DeleteIssuer(q.r.Context(), q.vault, name)
@@ -733,7 +733,7 @@ func (q *vaultRequest) deleteIssuer(name string) {
 }
 
 func (q *vaultRequest) listIssuers() {
-	if !q.authorize("CertificateIssuerList", "") {
+	if !q.authorize(arca.OpCertificateIssuerList, "") {
 		return
 	}
 	list(q, "/certificates/issuers", func(ctx context.Context, max int, tok string) (arca.Page[*arca.Issuer], error) {
@@ -744,7 +744,7 @@ func (q *vaultRequest) listIssuers() {
 }
 
 func (q *vaultRequest) getContacts() {
-	if !q.authorize("CertificateContactsGet", "") {
+	if !q.authorize(arca.OpCertificateContactsGet, "") {
 		return
 	}
 	c, err := q.certsSvc().GetContacts(q.r.Context(), q.vault)
@@ -756,7 +756,7 @@ func (q *vaultRequest) getContacts() {
 }
 
 func (q *vaultRequest) setContacts() {
-	if !q.authorize("CertificateContactsSet", "") {
+	if !q.authorize(arca.OpCertificateContactsSet, "") {
 		return
 	}
 	var in arca.Contacts
@@ -773,7 +773,7 @@ func (q *vaultRequest) setContacts() {
 }
 
 func (q *vaultRequest) deleteContacts() {
-	if !q.authorize("CertificateContactsDelete", "") {
+	if !q.authorize(arca.OpCertificateContactsDelete, "") {
 		return
 	}
 	c, err := q.certsSvc().DeleteContacts(q.r.Context(), q.vault)

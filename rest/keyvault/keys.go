@@ -314,7 +314,7 @@ func attrsOf(a *keyAttributesIn) (en *bool, nbf, exp *int64, exportable *bool) {
 }
 
 func (q *vaultRequest) createKey(name string) {
-	if !q.checkName(name) || !q.authorize("KeyCreate", name) {
+	if !q.checkName(name) || !q.authorize(arca.OpKeyCreate, name) {
 		return
 	}
 	var in keyCreateIn
@@ -334,7 +334,7 @@ func (q *vaultRequest) createKey(name string) {
 }
 
 func (q *vaultRequest) importKey(name string) {
-	if !q.checkName(name) || !q.authorize("KeyImport", name) {
+	if !q.checkName(name) || !q.authorize(arca.OpKeyImport, name) {
 		return
 	}
 	var in keyImportIn
@@ -364,7 +364,7 @@ func (q *vaultRequest) importKey(name string) {
 }
 
 func (q *vaultRequest) getKey(name, version string) {
-	if !q.checkName(name) || !q.authorize("KeyGet", name) || !q.keyVersionOK(name, version) {
+	if !q.checkName(name) || !q.authorize(arca.OpKeyGet, name) || !q.keyVersionOK(name, version) {
 		return
 	}
 	kv, err := q.h.Keys.GetKey(q.r.Context(), q.vault, name, version)
@@ -376,7 +376,7 @@ func (q *vaultRequest) getKey(name, version string) {
 }
 
 func (q *vaultRequest) updateKey(name, version string) {
-	if !q.checkName(name) || !q.authorize("KeyUpdate", name) {
+	if !q.checkName(name) || !q.authorize(arca.OpKeyUpdate, name) {
 		return
 	}
 	var in keyUpdateIn
@@ -401,7 +401,7 @@ func (q *vaultRequest) updateKey(name, version string) {
 }
 
 func (q *vaultRequest) listKeys() {
-	if !q.authorize("KeyList", "") {
+	if !q.authorize(arca.OpKeyList, "") {
 		return
 	}
 	list(q, "/keys", func(ctx context.Context, max int, tok string) (arca.Page[*arca.KeyVersion], error) {
@@ -410,7 +410,7 @@ func (q *vaultRequest) listKeys() {
 }
 
 func (q *vaultRequest) listKeyVersions(name string) {
-	if !q.checkName(name) || !q.authorize("KeyListVersions", name) {
+	if !q.checkName(name) || !q.authorize(arca.OpKeyListVersions, name) {
 		return
 	}
 	list(q, "/keys/"+name+"/versions", func(ctx context.Context, max int, tok string) (arca.Page[*arca.KeyVersion], error) {
@@ -419,7 +419,7 @@ func (q *vaultRequest) listKeyVersions(name string) {
 }
 
 func (q *vaultRequest) deleteKey(name string) {
-	if !q.checkName(name) || !q.authorize("KeyDelete", name) {
+	if !q.checkName(name) || !q.authorize(arca.OpKeyDelete, name) {
 		return
 	}
 	d, err := q.h.Keys.DeleteKey(q.r.Context(), q.vault, name)
@@ -431,7 +431,7 @@ func (q *vaultRequest) deleteKey(name string) {
 }
 
 func (q *vaultRequest) getDeletedKey(name string) {
-	if !q.checkName(name) || !q.authorize("KeyGetDeleted", name) {
+	if !q.checkName(name) || !q.authorize(arca.OpKeyGetDeleted, name) {
 		return
 	}
 	d, err := q.h.Keys.GetDeletedKey(q.r.Context(), q.vault, name)
@@ -443,7 +443,7 @@ func (q *vaultRequest) getDeletedKey(name string) {
 }
 
 func (q *vaultRequest) listDeletedKeys() {
-	if !q.authorize("KeyListDeleted", "") {
+	if !q.authorize(arca.OpKeyListDeleted, "") {
 		return
 	}
 	list(q, "/deletedkeys", func(ctx context.Context, max int, tok string) (arca.Page[*arca.DeletedKey], error) {
@@ -455,7 +455,7 @@ func (q *vaultRequest) listDeletedKeys() {
 }
 
 func (q *vaultRequest) recoverKey(name string) {
-	if !q.checkName(name) || !q.authorize("KeyRecover", name) {
+	if !q.checkName(name) || !q.authorize(arca.OpKeyRecover, name) {
 		return
 	}
 	kv, err := q.h.Keys.RecoverKey(q.r.Context(), q.vault, name)
@@ -467,7 +467,7 @@ func (q *vaultRequest) recoverKey(name string) {
 }
 
 func (q *vaultRequest) purgeKey(name string) {
-	if !q.checkName(name) || !q.authorize("KeyPurge", name) {
+	if !q.checkName(name) || !q.authorize(arca.OpKeyPurge, name) {
 		return
 	}
 	if err := q.h.Keys.PurgeKey(q.r.Context(), q.vault, name); err != nil {
@@ -478,11 +478,11 @@ func (q *vaultRequest) purgeKey(name string) {
 }
 
 func (q *vaultRequest) backupKey(name string) {
-	q.backup("KeyBackup", name, func(ctx context.Context) ([]byte, error) { return q.h.Keys.BackupKey(ctx, q.vault, name) })
+	q.backup(arca.OpKeyBackup, name, func(ctx context.Context) ([]byte, error) { return q.h.Keys.BackupKey(ctx, q.vault, name) })
 }
 
 func (q *vaultRequest) restoreKey() {
-	blob, ok := q.restoreBlob("KeyRestore")
+	blob, ok := q.restoreBlob(arca.OpKeyRestore)
 	if !ok {
 		return
 	}
@@ -495,7 +495,7 @@ func (q *vaultRequest) restoreKey() {
 }
 
 func (q *vaultRequest) rotateKey(name string) {
-	if !q.checkName(name) || !q.authorize("KeyRotate", name) {
+	if !q.checkName(name) || !q.authorize(arca.OpKeyRotate, name) {
 		return
 	}
 	kv, err := q.h.Keys.RotateKey(q.r.Context(), q.vault, name)
@@ -518,7 +518,7 @@ func (q *vaultRequest) policyOut(name string, p *arca.RotationPolicy) rotationPo
 }
 
 func (q *vaultRequest) getRotationPolicy(name string) {
-	if !q.checkName(name) || !q.authorize("KeyRotationPolicyGet", name) {
+	if !q.checkName(name) || !q.authorize(arca.OpKeyRotationPolicyGet, name) {
 		return
 	}
 	p, err := q.h.Keys.GetRotationPolicy(q.r.Context(), q.vault, name)
@@ -530,7 +530,7 @@ func (q *vaultRequest) getRotationPolicy(name string) {
 }
 
 func (q *vaultRequest) setRotationPolicy(name string) {
-	if !q.checkName(name) || !q.authorize("KeyRotationPolicySet", name) {
+	if !q.checkName(name) || !q.authorize(arca.OpKeyRotationPolicySet, name) {
 		return
 	}
 	var in rotationPolicyJSON
@@ -551,9 +551,11 @@ func (q *vaultRequest) setRotationPolicy(name string) {
 	q.ok(q.policyOut(name, out))
 }
 
+// keyOpNames maps a cryptographic operation's path segment to its
+// operation; an unknown segment maps to "", which is denied.
 var keyOpNames = map[string]arca.Operation{
-	"encrypt": "KeyEncrypt", "decrypt": "KeyDecrypt", "sign": "KeySign", "verify": "KeyVerify",
-	"wrapKey": "KeyWrap", "unwrapKey": "KeyUnwrap", "release": "KeyRelease",
+	"encrypt": arca.OpKeyEncrypt, "decrypt": arca.OpKeyDecrypt, "sign": arca.OpKeySign, "verify": arca.OpKeyVerify,
+	"wrapKey": arca.OpKeyWrap, "unwrapKey": arca.OpKeyUnwrap, "release": arca.OpKeyRelease,
 }
 
 // keyOp runs a cryptographic operation; version "" means the latest.
@@ -628,7 +630,7 @@ func (q *vaultRequest) keyOp(name, version, op string) {
 }
 
 func (q *vaultRequest) randomBytes() {
-	if !q.authorize("RandomBytesGet", "") {
+	if !q.authorize(arca.OpRandomBytesGet, "") {
 		return
 	}
 	var in struct {

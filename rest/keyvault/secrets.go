@@ -195,7 +195,7 @@ func (q *vaultRequest) routeSecrets() {
 }
 
 func (q *vaultRequest) setSecret(name string) {
-	if !q.checkName(name) || !q.authorize("SecretSet", name) {
+	if !q.checkName(name) || !q.authorize(arca.OpSecretSet, name) {
 		return
 	}
 	var in secretSetIn
@@ -220,7 +220,7 @@ func (q *vaultRequest) setSecret(name string) {
 }
 
 func (q *vaultRequest) getSecret(name, version string) {
-	if !q.checkName(name) || !q.authorize("SecretGet", name) {
+	if !q.checkName(name) || !q.authorize(arca.OpSecretGet, name) {
 		return
 	}
 	if version != "" && !arca.ValidVersion(version) {
@@ -250,7 +250,7 @@ func (q *vaultRequest) getSecret(name, version string) {
 }
 
 func (q *vaultRequest) updateSecret(name, version string) {
-	if !q.checkName(name) || !q.authorize("SecretUpdate", name) {
+	if !q.checkName(name) || !q.authorize(arca.OpSecretUpdate, name) {
 		return
 	}
 	var in secretUpdateIn
@@ -276,7 +276,7 @@ func (q *vaultRequest) updateSecret(name, version string) {
 }
 
 func (q *vaultRequest) listSecrets() {
-	if !q.authorize("SecretList", "") {
+	if !q.authorize(arca.OpSecretList, "") {
 		return
 	}
 	list(q, "/secrets", func(ctx context.Context, max int, tok string) (arca.Page[*arca.SecretVersion], error) {
@@ -285,7 +285,7 @@ func (q *vaultRequest) listSecrets() {
 }
 
 func (q *vaultRequest) listVersions(name string) {
-	if !q.checkName(name) || !q.authorize("SecretListVersions", name) {
+	if !q.checkName(name) || !q.authorize(arca.OpSecretListVersions, name) {
 		return
 	}
 	list(q, "/secrets/"+name+"/versions", func(ctx context.Context, max int, tok string) (arca.Page[*arca.SecretVersion], error) {
@@ -298,7 +298,7 @@ func (q *vaultRequest) listVersions(name string) {
 }
 
 func (q *vaultRequest) deleteSecret(name string) {
-	if !q.checkName(name) || !q.authorize("SecretDelete", name) {
+	if !q.checkName(name) || !q.authorize(arca.OpSecretDelete, name) {
 		return
 	}
 	d, err := q.h.Secrets.DeleteSecret(q.r.Context(), q.vault, name)
@@ -310,7 +310,7 @@ func (q *vaultRequest) deleteSecret(name string) {
 }
 
 func (q *vaultRequest) getDeleted(name string) {
-	if !q.checkName(name) || !q.authorize("SecretGetDeleted", name) {
+	if !q.checkName(name) || !q.authorize(arca.OpSecretGetDeleted, name) {
 		return
 	}
 	d, err := q.h.Secrets.GetDeletedSecret(q.r.Context(), q.vault, name)
@@ -322,7 +322,7 @@ func (q *vaultRequest) getDeleted(name string) {
 }
 
 func (q *vaultRequest) listDeleted() {
-	if !q.authorize("SecretListDeleted", "") {
+	if !q.authorize(arca.OpSecretListDeleted, "") {
 		return
 	}
 	list(q, "/deletedsecrets", func(ctx context.Context, max int, tok string) (arca.Page[*arca.DeletedSecret], error) {
@@ -331,7 +331,7 @@ func (q *vaultRequest) listDeleted() {
 }
 
 func (q *vaultRequest) recoverSecret(name string) {
-	if !q.checkName(name) || !q.authorize("SecretRecover", name) {
+	if !q.checkName(name) || !q.authorize(arca.OpSecretRecover, name) {
 		return
 	}
 	sv, err := q.h.Secrets.RecoverSecret(q.r.Context(), q.vault, name)
@@ -343,7 +343,7 @@ func (q *vaultRequest) recoverSecret(name string) {
 }
 
 func (q *vaultRequest) purgeSecret(name string) {
-	if !q.checkName(name) || !q.authorize("SecretPurge", name) {
+	if !q.checkName(name) || !q.authorize(arca.OpSecretPurge, name) {
 		return
 	}
 	if err := q.h.Secrets.PurgeSecret(q.r.Context(), q.vault, name); err != nil {
@@ -354,11 +354,11 @@ func (q *vaultRequest) purgeSecret(name string) {
 }
 
 func (q *vaultRequest) backupSecret(name string) {
-	q.backup("SecretBackup", name, func(ctx context.Context) ([]byte, error) { return q.h.Secrets.BackupSecret(ctx, q.vault, name) })
+	q.backup(arca.OpSecretBackup, name, func(ctx context.Context) ([]byte, error) { return q.h.Secrets.BackupSecret(ctx, q.vault, name) })
 }
 
 func (q *vaultRequest) restoreSecret() {
-	blob, ok := q.restoreBlob("SecretRestore")
+	blob, ok := q.restoreBlob(arca.OpSecretRestore)
 	if !ok {
 		return
 	}
