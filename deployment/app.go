@@ -7,11 +7,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/arcakv/arca"
+	"github.com/arcakv/arca/attestation"
 	"github.com/arcakv/arca/barrier"
 	"github.com/arcakv/arca/certificates"
 	"github.com/arcakv/arca/identity"
@@ -69,6 +72,8 @@ type App struct {
 	Facts      Facts
 	Clock      arca.Clock
 	Keyspace   *keyspace.Registry // who owns which storage prefix; what a vault purge removes
+
+	opts Options
 }
 
 func readRootKey(dir string) ([]byte, error) {
@@ -130,9 +135,33 @@ func Keyspace() (*keyspace.Registry, error) {
 	return r, nil
 }
 
-// Open opens (and on first use initialises) the deployment in dir.
-// defaultVault, suffix and port are recorded for `arca env`.
-func Open(ctx context.Context, dir string, clock arca.Clock, defaultVault string) (*App, error) {
+// Options configure the services of a deployment. The zero value (with a
+// Clock) opens a data directory for the offline commands: no token issuer
+// origin, no key release, notifications dropped.
+type Options struct {
+	Clock        arca.Clock
+	DefaultVault string // the vault created on first start ("" for none)
+	// DNSSuffix and Port, when set, are recorded for `arca env`.
+	DNSSuffix string
+	Port      int
+	// Authority is the token service's origin (the tokens' issuer).
+	Authority string
+	// VaultURL gives a vault's canonical URL, for the kids the keys and
+	// certificates services write.
+	VaultURL func(vault string) string
+	// Release verifies attestation tokens for secure key release; nil
+	// refuses every release.
+	Release *attestation.Verifier
+	// Log receives the near-expiry notifications of rotation policies and
+	// certificate lifetime actions; nil drops them.
+	Log *slog.Logger
+}
+
+// Open opens (and on first use initialises) the deployment in dir, with
+// every service configured from o before it is returned (nothing is set on
+// a service afterwards).
+func Open(ctx context.Context, dir string, o Options) (*App, error) {
+	clock, defaultVault := o.Clock, o.DefaultVault
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
@@ -164,14 +193,22 @@ func Open(ctx context.Context, dir string, clock arca.Clock, defaultVault string
 		store.Close()
 		return nil, err
 	}
-	a := &App{Dir: dir, RootKey: rootKey, Store: store, Clock: clock, Keyspace: space}
+	a := &App{Dir: dir, RootKey: rootKey, Store: store, Clock: clock, Keyspace: space, opts: o}
 	a.Vaults = vaults.New(store, clock, space.PurgeVault)
 	a.Secrets = secrets.New(store, store, clock, rand.Reader)
+	a.Tokens = &identity.Tokens{Store: store, Clock: clock, Authority: o.Authority}
 	a.Keys = keys.New(store, soft.New(rand.Reader), store, clock, rand.Reader)
+	a.Keys.VaultURL = o.VaultURL
+	if o.Release != nil {
+		a.Keys.SKR = &keys.Release{Verifier: o.Release, RuntimeKey: attestation.RuntimeKey, Signer: a.Tokens}
+	}
+	if o.Log != nil {
+		a.Keys.Notify = func(vault, name, version string, expires time.Time) {
+			o.Log.Info("key near expiry (rotation policy Notify action)", "vault", vault, "key", name, "version", version, "expires", expires.UTC())
+		}
+	}
 	a.Directory = &identity.Directory{Store: store, Clock: clock, Rand: rand.Reader}
-	a.Tokens = &identity.Tokens{Store: store, Clock: clock}
-	a.Management = &management.Service{Store: store, Clock: clock, Rand: rand.Reader, ResourceExists: a.vaultScopeExists,
-		MemberOf: a.Directory.MemberOf}
+	a.Management = &management.Service{Store: store, Clock: clock, Rand: rand.Reader, ResourceExists: a.vaultScopeExists}
 	if err := a.init(ctx, defaultVault); err != nil {
 		store.Close()
 		return nil, err
@@ -187,6 +224,9 @@ func (a *App) init(ctx context.Context, defaultVault string) error {
 		return err
 	}
 	a.Facts = d
+	if a.opts.DNSSuffix != "" {
+		a.Facts.DNSSuffix, a.Facts.Port = a.opts.DNSSuffix, a.opts.Port
+	}
 	if a.Facts.DNSSuffix == "" {
 		a.Facts.DNSSuffix, a.Facts.Port = "vault.localhost", 8443 // serve's defaults until it records its own
 	}
@@ -203,6 +243,12 @@ func (a *App) init(ctx context.Context, defaultVault string) error {
 	}
 	a.Certs = certificates.New(a.Store, a.Keys.Keystore, a.Keys, a.Secrets, a.Store, a.Clock, rand.Reader)
 	a.Certs.CA = certificates.StaticCA{Cert: a.CA.Cert, Key: a.CA.Key}
+	a.Certs.VaultURL = a.opts.VaultURL
+	if log := a.opts.Log; log != nil {
+		a.Certs.Notify = func(e certificates.Event) {
+			log.Info("certificate near expiry: EmailContacts", "vault", e.Vault, "certificate", e.Name, "version", e.Version, "expires", e.Expires, "contacts", len(e.Contacts))
+		}
+	}
 	if err := writeFileAtomic(filepath.Join(a.Dir, CAFile), a.CA.PEM(), 0o644); err != nil {
 		return err
 	}

@@ -17,7 +17,7 @@ import (
 // registered owner, and purging a vault leaves no record of it.
 func TestKeyspaceOwnsEveryRecord(t *testing.T) {
 	ctx := context.Background()
-	app, err := Open(ctx, t.TempDir(), arca.NewManualClock(time.Unix(1_800_000_000, 0)), "arca")
+	app, err := Open(ctx, t.TempDir(), Options{Clock: arca.NewManualClock(time.Unix(1_800_000_000, 0)), DefaultVault: "arca"})
 	if err != nil {
 		t.Fatal(err)
 	}

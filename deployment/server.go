@@ -22,9 +22,7 @@ import (
 	"github.com/arcakv/arca/attestation"
 	"github.com/arcakv/arca/audit"
 	"github.com/arcakv/arca/authz"
-	"github.com/arcakv/arca/certificates"
 	"github.com/arcakv/arca/identity"
-	"github.com/arcakv/arca/keys"
 	"github.com/arcakv/arca/rest"
 	"github.com/arcakv/arca/scheduler"
 	"github.com/arcakv/arca/storage"
@@ -76,50 +74,50 @@ func Start(ctx context.Context, o Config) (*Running, error) {
 	if err != nil {
 		return nil, err
 	}
-	app, err := Open(ctx, o.Data, o.Clock, o.DefaultVault)
-	if err != nil {
+	cfg := rest.Config{DNSSuffix: o.DNSSuffix, Port: port, IMDS: o.IMDS}
+	cfg.AuthorityURL = "https://localhost" + cfg.PortSuffix()
+	closeAll := func() {
 		for _, l := range lns {
 			l.Close()
 		}
+	}
+	release, testAuthority, err := o.release(cfg)
+	if err != nil {
+		closeAll()
 		return nil, err
 	}
-	app.Facts.DNSSuffix, app.Facts.Port = o.DNSSuffix, port
+	app, err := Open(ctx, o.Data, Options{Clock: o.Clock, DefaultVault: o.DefaultVault, DNSSuffix: o.DNSSuffix, Port: port,
+		Authority: cfg.AuthorityURL, VaultURL: cfg.VaultURL, Release: release, Log: log})
+	if err != nil {
+		closeAll()
+		return nil, err
+	}
 	if err := app.SaveFacts(); err != nil {
 		app.Close()
+		closeAll()
 		return nil, err
 	}
-	cfg := rest.Config{DNSSuffix: o.DNSSuffix, Port: port, IMDS: o.IMDS}
-	cfg.AuthorityURL = "https://localhost" + cfg.PortSuffix()
-
 	cert, err := o.certificate(app, port)
 	if err != nil {
 		app.Close()
+		closeAll()
+		return nil, err
+	}
+	auditLog, err := o.openAudit(log)
+	if err != nil {
+		app.Close()
+		closeAll()
 		return nil, err
 	}
 	resources := allowedResources(cfg)
 	h := &rest.Server{
 		Config: cfg, Vaults: app.Vaults, Management: app.Management, Secrets: app.Secrets, Keys: app.Keys, Certificates: app.Certs,
 		Authorizer: &authz.Engine{Source: &authzSource{vaults: app.Vaults, mgmt: app.Management, dir: app.Directory}},
-		Clock:      o.Clock, Log: log,
+		Clock:      o.Clock, Log: log, Audit: auditLog, TestAttestation: testAuthority,
 		Identity: &identity.Service{Dir: app.Directory, Tokens: app.Tokens, Clock: o.Clock, ResourceOK: func(res string) bool {
 			return resources[strings.ToLower(strings.TrimSuffix(res, "/"))]
 		}},
 	}
-	h.Identity.Tokens.Authority = cfg.AuthorityURL
-	app.Certs.VaultURL = cfg.VaultURL
-	app.Certs.Notify = func(e certificates.Event) {
-		log.Info("certificate near expiry: EmailContacts", "vault", e.Vault, "certificate", e.Name, "version", e.Version, "expires", e.Expires, "contacts", len(e.Contacts))
-	}
-	if err := o.wireRelease(app, h, cfg); err != nil {
-		app.Close()
-		return nil, err
-	}
-	auditLog, err := o.openAudit(log)
-	if err != nil {
-		app.Close()
-		return nil, err
-	}
-	h.Audit = auditLog
 	tlsCfg := rest.TLSConfig(*cert)
 	runCtx, cancel := context.WithCancel(context.Background())
 	r := &Running{App: app, Port: port, Handler: h, cancel: cancel, done: make(chan struct{}), audit: auditLog}
@@ -238,37 +236,35 @@ func allowedResources(c rest.Config) map[string]bool {
 
 // wireRelease sets up secure key release: the trusted attestation
 // authorities and Arca's signature on release results.
-func (o *Config) wireRelease(app *App, h *rest.Server, cfg rest.Config) error {
+// release builds the attestation verifier for secure key release from the
+// configured authorities, and the test authority when --test-attestation
+// asks for one (nil otherwise).
+func (o *Config) release(cfg rest.Config) (*attestation.Verifier, *attestation.TestAuthority, error) {
 	v := &attestation.Verifier{Clock: o.Clock}
 	for _, spec := range o.AttestAuth {
 		url, file, ok := strings.Cut(spec, "=")
 		if !ok {
-			return fmt.Errorf("--attestation-authority %q: want URL=JWKS-FILE", spec)
+			return nil, nil, fmt.Errorf("--attestation-authority %q: want URL=JWKS-FILE", spec)
 		}
 		b, err := os.ReadFile(file)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		var set jose.JSONWebKeySet
 		if err := json.Unmarshal(b, &set); err != nil || len(set.Keys) == 0 {
-			return fmt.Errorf("--attestation-authority %s: %s is not a JWKS", url, file)
+			return nil, nil, fmt.Errorf("--attestation-authority %s: %s is not a JWKS", url, file)
 		}
 		v.Trust(&attestation.Authority{URL: url, Keys: set})
 	}
+	var ta *attestation.TestAuthority
 	if o.TestAttest {
-		ta, err := attestation.NewTestAuthority(cfg.AuthorityURL+"/attestation", o.Clock)
-		if err != nil {
-			return err
+		var err error
+		if ta, err = attestation.NewTestAuthority(cfg.AuthorityURL+"/attestation", o.Clock); err != nil {
+			return nil, nil, err
 		}
 		v.Trust(ta.Authority())
-		h.TestAttestation = ta
 	}
-	app.Keys.Notify = func(vault, name, version string, expires time.Time) {
-		h.Log.Info("key near expiry (rotation policy Notify action)", "vault", vault, "key", name, "version", version, "expires", expires.UTC())
-	}
-	app.Keys.SKR = &keys.Release{Verifier: v, RuntimeKey: attestation.RuntimeKey, Signer: app.Tokens}
-	app.Keys.VaultURL = cfg.VaultURL
-	return nil
+	return v, ta, nil
 }
 
 // servePprof exposes the profiler on a loopback address only.

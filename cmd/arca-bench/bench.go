@@ -671,7 +671,7 @@ func (e *benchEnv) scale(ctx context.Context, tmp string, n int) error {
 // seed initialises a data directory and loads count secrets directly into
 // its default vault (not over HTTP), in batches.
 func seed(ctx context.Context, data string, count int) error {
-	a, err := deployment.Open(ctx, data, arca.SystemClock{}, "")
+	a, err := deployment.Open(ctx, data, deployment.Options{Clock: arca.SystemClock{}})
 	if err != nil {
 		return err
 	}

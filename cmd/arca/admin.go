@@ -26,7 +26,7 @@ func withApp(cmd *cobra.Command, data string, fn func(ctx context.Context, a *de
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	a, err := deployment.Open(ctx, data, arca.SystemClock{}, "")
+	a, err := deployment.Open(ctx, data, deployment.Options{Clock: arca.SystemClock{}})
 	if err != nil {
 		return err
 	}
@@ -53,7 +53,7 @@ func newInitCmd() *cobra.Command {
 
 func withAppVault(cmd *cobra.Command, data, vault string, fn func(ctx context.Context, a *deployment.App) error) error {
 	ctx := context.Background()
-	a, err := deployment.Open(ctx, data, arca.SystemClock{}, vault)
+	a, err := deployment.Open(ctx, data, deployment.Options{Clock: arca.SystemClock{}, DefaultVault: vault})
 	if err != nil {
 		return err
 	}
