@@ -278,3 +278,17 @@ func NewRootKey() ([]byte, error) {
 	_, err := rand.Read(k)
 	return k, err
 }
+
+// Sealed is a storage.Backend whose values are sealed at rest. Services that
+// keep secret material (secret values, private keys, signing keys, client
+// secret hashes, the CA key) take a Sealed rather than a storage.Backend, so
+// no wiring can hand them a store that would write plaintext. *Barrier is
+// the implementation; a test wrapper stays Sealed by embedding one.
+type Sealed interface {
+	storage.Backend
+	sealedAtRest()
+}
+
+func (b *Barrier) sealedAtRest() {}
+
+var _ Sealed = (*Barrier)(nil)

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/arcakv/arca"
+	"github.com/arcakv/arca/barrier"
 	"github.com/arcakv/arca/keystore"
 	"github.com/arcakv/arca/objects"
 	"github.com/arcakv/arca/storage"
@@ -78,7 +79,7 @@ type Managed[T any] interface {
 
 // Service implements arca.CertificateService.
 type Service struct {
-	Store storage.Backend
+	Store barrier.Sealed
 	// Keystore holds the certificates' private keys (the keys service's).
 	Keystore keystore.Keystore
 	Keys     Managed[arca.KeyVersion]
@@ -102,7 +103,7 @@ const backupAAD = "arca/backup/certificate/v1"
 // New returns a Service over store (the encryption barrier). ks holds the
 // private keys; k and sec are the keys and secrets services, over the same
 // store.
-func New(store storage.Backend, ks keystore.Keystore, k Managed[arca.KeyVersion], sec Managed[arca.SecretVersion], sealer objects.Sealer, clock arca.Clock, random io.Reader) *Service {
+func New(store barrier.Sealed, ks keystore.Keystore, k Managed[arca.KeyVersion], sec Managed[arca.SecretVersion], sealer objects.Sealer, clock arca.Clock, random io.Reader) *Service {
 	if random == nil {
 		random = rand.Reader
 	}

@@ -348,7 +348,7 @@ type oneVault struct {
 func (o oneVault) ListVaults(context.Context) ([]*arca.Vault, error) { return []*arca.Vault{o.v}, nil }
 
 // newServiceOver returns a Service writing through store; sealer seals backups.
-func newServiceOver(store storage.Backend, sealer secrets.Sealer, clock arca.Clock) *Service {
+func newServiceOver(store barrier.Sealed, sealer secrets.Sealer, clock arca.Clock) *Service {
 	ks := keys.New(store, soft.New(rand.Reader), sealer, clock, rand.Reader)
 	ss := secrets.New(store, sealer, clock, rand.Reader)
 	return New(store, ks.Keystore, ks, ss, sealer, clock, rand.Reader)

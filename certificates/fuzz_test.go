@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/arcakv/arca"
+	"github.com/arcakv/arca/barrier"
 	"github.com/arcakv/arca/keys"
 	"github.com/arcakv/arca/keystore/soft"
 	"github.com/arcakv/arca/secrets"
@@ -27,7 +28,10 @@ func (plainSealer) Seal(_, p []byte) ([]byte, error)   { return append([]byte(ni
 func (plainSealer) Unseal(_, b []byte) ([]byte, error) { return append([]byte(nil), b...), nil }
 
 func newTestService(t testing.TB) (*Service, *arca.Vault) {
-	store := memory.New()
+	store, err := barrier.Open(context.Background(), memory.New(), make([]byte, 32), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
 	clock := arca.NewManualClock(time.Now().Truncate(time.Second))
 	ks := keys.New(store, soft.New(rand.Reader), plainSealer{}, clock, rand.Reader)
 	ss := secrets.New(store, plainSealer{}, clock, rand.Reader)

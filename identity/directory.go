@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/arcakv/arca"
+	"github.com/arcakv/arca/barrier"
 	"github.com/arcakv/arca/storage"
 	"github.com/google/uuid"
 	"golang.org/x/crypto/bcrypt"
@@ -77,7 +78,7 @@ type ServicePrincipal struct {
 
 // Directory stores the tenant and its principals.
 type Directory struct {
-	Store storage.Backend
+	Store barrier.Sealed
 	Clock arca.Clock
 	Rand  io.Reader
 

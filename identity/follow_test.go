@@ -20,6 +20,24 @@ import (
 // Several nodes over one store: each node has its own Directory and Tokens
 // over a shared barrier.
 
+// sealedAs presents a test wrapper of a barrier (w, which only changes how
+// watches end) as that barrier: services require a barrier.Sealed.
+type sealedAs struct {
+	barrier.Sealed
+	w *storagetest.CompactOnce
+}
+
+func (s sealedAs) View(ctx context.Context, fn func(storage.Reader) error) error {
+	return s.w.View(ctx, fn)
+}
+func (s sealedAs) Update(ctx context.Context, fn func(storage.Tx) error) error {
+	return s.w.Update(ctx, fn)
+}
+func (s sealedAs) Revision(ctx context.Context) (int64, error) { return s.w.Revision(ctx) }
+func (s sealedAs) Watch(ctx context.Context, prefix string, from int64, fn func(storage.Event) error) error {
+	return s.w.Watch(ctx, prefix, from, fn)
+}
+
 func sharedStore(t *testing.T) *barrier.Barrier {
 	t.Helper()
 	b, err := barrier.Open(context.Background(), memory.New(), make([]byte, 32), rand.Reader)
@@ -32,11 +50,11 @@ func sharedStore(t *testing.T) *barrier.Barrier {
 
 var followClock = arca.NewManualClock(time.Unix(1_800_000_000, 0))
 
-func dirNode(store storage.Backend) *Directory {
+func dirNode(store barrier.Sealed) *Directory {
 	return &Directory{Store: store, Clock: followClock, Rand: rand.Reader}
 }
 
-func tokensNode(t *testing.T, store storage.Backend) *Tokens {
+func tokensNode(t *testing.T, store barrier.Sealed) *Tokens {
 	t.Helper()
 	tk := &Tokens{Store: store, Clock: followClock, Authority: "https://localhost:8443"}
 	if err := tk.Load(context.Background()); err != nil {
@@ -202,7 +220,7 @@ func TestFollowGroupsCompacted(t *testing.T) {
 	ctx := context.Background()
 	shared := sharedStore(t)
 	lossy := storagetest.NewCompactOnce(shared)
-	a, b := dirNode(shared), dirNode(lossy)
+	a, b := dirNode(shared), dirNode(sealedAs{shared, lossy})
 	sp, _, err := a.CreateServicePrincipal(ctx, "reader", false, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -317,7 +335,7 @@ func TestFollowSigningKeysCompacted(t *testing.T) {
 	ctx := context.Background()
 	shared := sharedStore(t)
 	lossy := storagetest.NewCompactOnce(shared)
-	a, b := tokensNode(t, shared), tokensNode(t, lossy)
+	a, b := tokensNode(t, shared), tokensNode(t, sealedAs{shared, lossy})
 	followTokens(t, b)
 	<-lossy.Started(1)
 	if err := a.Rotate(ctx); err != nil {
@@ -385,7 +403,10 @@ func TestFollowEnds(t *testing.T) {
 			t.Fatalf("%s.Follow outlived its context", name)
 		}
 	}
-	plain := plainStore{memory.New()}
+	plain, err := barrier.Open(context.Background(), plainStore{memory.New()}, make([]byte, 32), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for name, follow := range map[string]func(context.Context) error{
 		"Directory": dirNode(plain).Follow, "Tokens": tokensNode(t, plain).Follow,
 	} {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/arcakv/arca"
+	"github.com/arcakv/arca/barrier"
 	"github.com/arcakv/arca/storage"
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
@@ -59,7 +60,7 @@ type signingKey struct {
 // authority origin (for example https://localhost:8443); it is the origin of
 // every issued token's issuer.
 type Tokens struct {
-	Store     storage.Backend
+	Store     barrier.Sealed
 	Clock     arca.Clock
 	Authority string
 

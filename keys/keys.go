@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/arcakv/arca"
+	"github.com/arcakv/arca/barrier"
 	"github.com/arcakv/arca/keystore"
 	"github.com/arcakv/arca/objects"
 	"github.com/arcakv/arca/storage"
@@ -22,7 +23,7 @@ const backupAAD = "arca/backup/key/v1"
 
 // Service implements arca.KeyService.
 type Service struct {
-	Store    storage.Backend
+	Store    barrier.Sealed
 	Keystore keystore.Keystore
 	Sealer   objects.Sealer
 	Clock    arca.Clock
@@ -41,7 +42,7 @@ var _ arca.KeyService = (*Service)(nil)
 
 // New returns a Service. store must be the encryption barrier: key
 // material references are stored in it.
-func New(store storage.Backend, ks keystore.Keystore, sealer objects.Sealer, clock arca.Clock, random io.Reader) *Service {
+func New(store barrier.Sealed, ks keystore.Keystore, sealer objects.Sealer, clock arca.Clock, random io.Reader) *Service {
 	if random == nil {
 		random = rand.Reader
 	}

@@ -19,6 +19,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/arcakv/arca/barrier"
 	"github.com/arcakv/arca/storage"
 )
 
@@ -37,7 +38,7 @@ type stored struct {
 
 // LoadOrCreate returns the CA kept in store, creating it (ECDSA P-256, ten
 // years) on first use. The store must be the encrypted barrier.
-func LoadOrCreate(ctx context.Context, store storage.Backend, now time.Time) (*CA, error) {
+func LoadOrCreate(ctx context.Context, store barrier.Sealed, now time.Time) (*CA, error) {
 	var s stored
 	err := store.View(ctx, func(r storage.Reader) error {
 		b, err := r.Get(caKey)
@@ -68,7 +69,7 @@ func serial() *big.Int {
 	return n
 }
 
-func create(ctx context.Context, store storage.Backend, now time.Time) (*CA, error) {
+func create(ctx context.Context, store barrier.Sealed, now time.Time) (*CA, error) {
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, err

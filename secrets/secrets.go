@@ -9,8 +9,8 @@ import (
 	"strings"
 
 	"github.com/arcakv/arca"
+	"github.com/arcakv/arca/barrier"
 	"github.com/arcakv/arca/objects"
-	"github.com/arcakv/arca/storage"
 )
 
 // Limits Azure applies to secrets (tags and versions: see package objects).
@@ -34,7 +34,7 @@ type Service struct {
 var _ arca.SecretService = (*Service)(nil)
 
 // New returns a Service over store (which must be the encryption barrier).
-func New(store storage.Backend, sealer Sealer, clock arca.Clock, random io.Reader) *Service {
+func New(store barrier.Sealed, sealer Sealer, clock arca.Clock, random io.Reader) *Service {
 	return &Service{Sealer: sealer, Clock: clock, Rand: random,
 		c: objects.Collection[arca.SecretVersion, *arca.SecretVersion]{Store: store, Clock: clock, Prefix: "s", Noun: "Secret",
 			Item: func(v arca.SecretVersion) arca.SecretVersion { v.Value = ""; return v }}}

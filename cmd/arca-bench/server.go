@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/arcakv/arca/barrier"
 	"github.com/arcakv/arca/pki"
 	"github.com/arcakv/arca/rest"
 	"github.com/arcakv/arca/storage/memory"
@@ -36,7 +37,15 @@ func newBenchServerCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			ca, err := pki.LoadOrCreate(ctx, memory.New(), time.Now())
+			root, err := barrier.NewRootKey()
+			if err != nil {
+				return err
+			}
+			store, err := barrier.Open(ctx, memory.New(), root, rand.Reader)
+			if err != nil {
+				return err
+			}
+			ca, err := pki.LoadOrCreate(ctx, store, time.Now())
 			if err != nil {
 				return err
 			}

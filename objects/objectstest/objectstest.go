@@ -9,6 +9,7 @@ import (
 	"errors"
 	"sync"
 
+	"github.com/arcakv/arca/barrier"
 	"github.com/arcakv/arca/storage"
 )
 
@@ -23,7 +24,7 @@ var ErrCrash = errors.New("objectstest: simulated crash")
 // can look at what a restarted process would find (read the wrapped
 // backend directly to see it without read faults). FailAt 0 never fails.
 type Crasher struct {
-	storage.Backend
+	barrier.Sealed
 	// FailAt is the 1-based write to fail; 0 never fails.
 	FailAt int
 	// Replay runs every Update's function once more, first, on a
@@ -41,8 +42,8 @@ type Crasher struct {
 }
 
 // NewCrasher returns a Crasher over inner that fails write failAt.
-func NewCrasher(inner storage.Backend, failAt int) *Crasher {
-	return &Crasher{Backend: inner, FailAt: failAt}
+func NewCrasher(inner barrier.Sealed, failAt int) *Crasher {
+	return &Crasher{Sealed: inner, FailAt: failAt}
 }
 
 // Writes returns how many writes the committed and failed Updates made.
@@ -77,7 +78,7 @@ var errDiscard = errors.New("objectstest: replay discarded")
 
 // View implements storage.Backend.
 func (c *Crasher) View(ctx context.Context, fn func(storage.Reader) error) error {
-	return c.Backend.View(ctx, func(r storage.Reader) error { return fn(&faultReader{Reader: r, c: c}) })
+	return c.Sealed.View(ctx, func(r storage.Reader) error { return fn(&faultReader{Reader: r, c: c}) })
 }
 
 func (c *Crasher) readErr(key string) error {
@@ -122,14 +123,14 @@ func (c *Crasher) Update(ctx context.Context, fn func(storage.Tx) error) error {
 	if replay {
 		// The outcome of the thrown-away run does not matter: the real run
 		// below decides.
-		_ = c.Backend.Update(ctx, func(tx storage.Tx) error {
+		_ = c.Sealed.Update(ctx, func(tx storage.Tx) error {
 			if err := fn(tx); err != nil {
 				return err
 			}
 			return errDiscard
 		})
 	}
-	return c.Backend.Update(ctx, func(tx storage.Tx) error {
+	return c.Sealed.Update(ctx, func(tx storage.Tx) error {
 		ct := &crashTx{Tx: tx, c: c}
 		err := fn(ct)
 		if ct.failed {

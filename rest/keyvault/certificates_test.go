@@ -9,7 +9,6 @@ import (
 	"github.com/arcakv/arca/keys"
 	"github.com/arcakv/arca/rest/internal/resttest"
 	"github.com/arcakv/arca/secrets"
-	"github.com/arcakv/arca/storage/memory"
 )
 
 type clearSealer struct{}
@@ -21,7 +20,7 @@ func (clearSealer) Unseal(_, b []byte) ([]byte, error) { return append([]byte(ni
 func newCertEnv(t testing.TB) *resttest.Env {
 	e := resttest.New(t)
 	ks := e.Srv.Keys.(*keys.Service)
-	e.Srv.Certificates = certificates.New(memory.New(), ks.Keystore, ks, e.Srv.Secrets.(*secrets.Service), clearSealer{}, e.Clock, rand.Reader)
+	e.Srv.Certificates = certificates.New(e.Store, ks.Keystore, ks, e.Srv.Secrets.(*secrets.Service), clearSealer{}, e.Clock, rand.Reader)
 	return e
 }
 

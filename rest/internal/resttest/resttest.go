@@ -28,6 +28,7 @@ import (
 // Env is a Server with the vault "arca" (secrets and keys, no
 // certificates, no management plane) and a token for it.
 type Env struct {
+	Store *barrier.Barrier // the store every service of Srv writes to
 	Srv   *rest.Server
 	Token string
 	Clock *arca.ManualClock
@@ -65,7 +66,7 @@ func New(t testing.TB) *Env {
 		Identity:   &identity.Service{Dir: dir, Tokens: toks, Clock: clock},
 		Authorizer: arca.TenantAuthorizer{}, Clock: clock, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
-	return &Env{Srv: srv, Token: tok, Clock: clock}
+	return &Env{Store: store, Srv: srv, Token: tok, Clock: clock}
 }
 
 // Call sends method target (a path with its query) with body to the vault
