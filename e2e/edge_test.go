@@ -362,7 +362,7 @@ func TestAuditOnAFullDisk(t *testing.T) {
 
 	var served []string
 	refused := false
-	for i := 0; i < 5 && !refused; i++ {
+	for i := 0; i < 300 && !refused; i++ { // the reserve reports a full disk within 64 KiB of records
 		corr := "full-disk-" + strconv.Itoa(i)
 		resp, body := get(corr)
 		switch resp.StatusCode {

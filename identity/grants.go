@@ -281,8 +281,11 @@ func (s *Service) ManagedIdentityToken(ctx context.Context, res, clientID string
 		return nil, nil, oauthErr(500, "temporarily_unavailable", 50000, "The tenant could not be read.")
 	}
 	mi, err := s.Dir.ManagedIdentity(ctx)
-	if err != nil {
+	if errors.Is(err, storage.ErrNotFound) {
 		return nil, nil, oauthErr(400, "invalid_request", 700016, "No managed identity is configured.")
+	}
+	if err != nil {
+		return nil, nil, oauthErr(500, "temporarily_unavailable", 50000, "The directory could not be read.")
 	}
 	if clientID != "" && !strings.EqualFold(clientID, mi.AppID) {
 		return nil, nil, oauthErr(400, "invalid_request", 700016, "Identity not found: no managed identity with client id '%s'.", clientID)

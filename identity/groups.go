@@ -174,9 +174,13 @@ func putGroup(tx storage.Tx, g *Group) error {
 func (d *Directory) ObjectKind(ctx context.Context, id string) (string, error) {
 	if _, err := d.Group(ctx, id); err == nil {
 		return "group", nil
+	} else if !errors.Is(err, ErrGroupNotFound) {
+		return "", err
 	}
 	if _, err := d.User(ctx, id); err == nil {
 		return "user", nil
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return "", err
 	}
 	sps, err := d.ServicePrincipals(ctx)
 	if err != nil {

@@ -6,6 +6,7 @@
 package entra
 
 import (
+	"errors"
 	"net"
 	"net/http"
 	"net/url"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/arcakv/arca/identity"
 	"github.com/arcakv/arca/rest/httpx"
+	"github.com/arcakv/arca/storage"
 )
 
 // Handler serves the token service.
@@ -169,6 +171,11 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request, tenantSeg string
 // (IDENTITY_ENDPOINT + X-IDENTITY-HEADER), GET with query parameters.
 func (h *Handler) appServiceMI(w http.ResponseWriter, r *http.Request) {
 	mi, err := h.Identity.Dir.ManagedIdentity(r.Context())
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		oauthError(w, &identity.OAuthError{Status: 500, Code: "temporarily_unavailable", ErrorCodes: []int{50000},
+			Description: "AADSTS50000: The directory could not be read."})
+		return
+	}
 	if err != nil || !mi.CheckIdentityHeader(r.Header.Get("X-IDENTITY-HEADER")) {
 		oauthError(w, &identity.OAuthError{Status: 401, Code: "invalid_request", ErrorCodes: []int{0},
 			Description: "The X-IDENTITY-HEADER header is missing or does not match."})

@@ -163,7 +163,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		u, err := h.Directory.User(r.Context(), p.ObjectID)
 		if err != nil {
-			graphNotFound(w, p.ObjectID)
+			g.notFoundOr(err, p.ObjectID)
 			return
 		}
 		httpx.WriteJSON(w, http.StatusOK, userJSON(g.origin, u))
@@ -184,6 +184,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// notFoundOr answers 404 for an object that does not exist and 500 for a
+// directory that could not be read (never a 404 for a read failure).
+func (g *graphRequest) notFoundOr(err error, id string) {
+	if errors.Is(err, storage.ErrNotFound) || errors.Is(err, identity.ErrGroupNotFound) || errors.Is(err, identity.ErrObjectNotFound) {
+		graphNotFound(g.w, id)
+		return
+	}
+	g.internal(err)
+}
+
 // filter parses $filter, answering 400 itself when it cannot.
 func (g *graphRequest) filter() (graphFilter, bool) {
 	raw := g.r.URL.Query().Get("$filter")
@@ -201,10 +211,14 @@ func (g *graphRequest) users(rest []string) {
 		return
 	}
 	dir := g.h.Directory
+	if len(rest) > 1 {
+		graphError(g.w, http.StatusBadRequest, "BadRequest", "Resource not found for the segment '"+rest[1]+"'.")
+		return
+	}
 	if len(rest) == 1 {
 		u, err := dir.User(g.ctx(), rest[0])
 		if err != nil {
-			graphNotFound(g.w, rest[0])
+			g.notFoundOr(err, rest[0])
 			return
 		}
 		httpx.WriteJSON(g.w, http.StatusOK, userJSON(g.origin, u))
@@ -231,6 +245,10 @@ func (g *graphRequest) users(rest []string) {
 func (g *graphRequest) servicePrincipals(rest []string) {
 	if g.r.Method != http.MethodGet {
 		g.badMethod()
+		return
+	}
+	if len(rest) > 1 {
+		graphError(g.w, http.StatusBadRequest, "BadRequest", "Resource not found for the segment '"+rest[1]+"'.")
 		return
 	}
 	sps, err := g.h.Directory.ServicePrincipals(g.ctx())
@@ -338,7 +356,7 @@ func (g *graphRequest) memberGroups(id, action string) {
 	}
 	dir := g.h.Directory
 	if _, err := dir.ObjectKind(g.ctx(), id); err != nil {
-		graphNotFound(g.w, id)
+		g.notFoundOr(err, id)
 		return
 	}
 	groups, err := dir.MemberOf(g.ctx(), id)
