@@ -158,8 +158,10 @@ func (s *Server) dispatch(rec *bufferedResponse, r *http.Request, start time.Tim
 			resetHeaders(rec.Header())
 			httpx.WriteError(rec, r, s.Log, arca.Errorf(arca.KindInternal, "InternalError", "An internal error occurred."))
 		}
-		s.Log.Debug("request", "method", r.Method, "host", r.Host, "path", r.URL.Path,
-			"status", rec.status, "ms", time.Since(start).Milliseconds())
+		if s.Log.Enabled(r.Context(), slog.LevelDebug) { // the arguments cost allocations on every request otherwise
+			s.Log.Debug("request", "method", r.Method, "host", r.Host, "path", r.URL.Path,
+				"status", rec.status, "ms", time.Since(start).Milliseconds())
+		}
 	}()
 	host := hostOnly(r.Host)
 	if name, ok := s.vaultName(host); ok {
