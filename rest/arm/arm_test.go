@@ -13,11 +13,10 @@ import (
 
 	"github.com/arcakv/arca"
 	"github.com/arcakv/arca/authz"
-	"github.com/arcakv/arca/barrier"
 	"github.com/arcakv/arca/identity"
 	"github.com/arcakv/arca/management"
 	"github.com/arcakv/arca/rest"
-	"github.com/arcakv/arca/storage/memory"
+	"github.com/arcakv/arca/rest/internal/resttest"
 	"github.com/arcakv/arca/vaults"
 )
 
@@ -40,20 +39,8 @@ type armEnv struct {
 func newARMEnv(t *testing.T) *armEnv {
 	t.Helper()
 	ctx := context.Background()
-	clock := arca.NewManualClock(time.Unix(1_800_000_000, 0))
-	store, err := barrier.Open(ctx, memory.New(), make([]byte, 32), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := &identity.Directory{Store: store, Clock: clock, Rand: rand.Reader}
-	ten, err := dir.InitTenant(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	toks := &identity.Tokens{Store: store, Clock: clock, Authority: "https://localhost:8443"}
-	if err := toks.Load(ctx); err != nil {
-		t.Fatal(err)
-	}
+	id := resttest.NewIdentity(t)
+	store, clock, dir, ten, toks := id.Store, id.Clock, id.Dir, id.Tenant, id.Tokens
 	owner, _, err := dir.CreateServicePrincipal(ctx, "owner", true, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -498,7 +498,7 @@ func TestEntraDirectoryUnreadable(t *testing.T) {
 	e := newEntraEnv(t)
 	cc := url.Values{"grant_type": {"client_credentials"}, "client_id": {e.app.AppID}, "client_secret": {e.secret}, "scope": {vaultAudience + "/.default"}}
 
-	e.faults.failReads("id/tenant")
+	e.faults.FailReads("id/tenant")
 	wantOAuthError(t, "discovery", e.get("/"+e.tenant+"/v2.0/.well-known/openid-configuration"), 500, "temporarily_unavailable", 50000)
 	wantOAuthError(t, "JWKS", e.get("/"+e.tenant+"/discovery/v2.0/keys"), 500, "temporarily_unavailable", 50000)
 	wantOAuthError(t, "token", e.post(e.v2Token(), cc), 500, "temporarily_unavailable", 50000)
@@ -507,10 +507,10 @@ func TestEntraDirectoryUnreadable(t *testing.T) {
 	r.RemoteAddr, r.Header["Metadata"] = "127.0.0.1:1", []string{"true"}
 	wantOAuthError(t, "IMDS", e.serve(r), 500, "temporarily_unavailable", 50000)
 
-	e.faults.failReads("id/sp/")
+	e.faults.FailReads("id/sp/")
 	wantOAuthError(t, "client credentials", e.post(e.v2Token(), cc), 500, "temporarily_unavailable", 50000)
 
-	e.faults.failReads("id/user/")
+	e.faults.FailReads("id/user/")
 	wantOAuthError(t, "password", e.post(e.v2Token(), url.Values{"grant_type": {"password"}, "client_id": {azCLI}, "username": {"a@arca.local"},
 		"password": {"p"}, "scope": {vaultAudience + "/.default"}}), 500, "temporarily_unavailable", 50000)
 	w := e.post("/devicelogin", url.Values{"user_code": {"BCDFGHJK"}, "username": {"a@arca.local"}, "password": {"p"}})

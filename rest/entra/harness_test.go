@@ -3,25 +3,19 @@ package entra_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/arcakv/arca"
-	"github.com/arcakv/arca/barrier"
 	"github.com/arcakv/arca/identity"
 	"github.com/arcakv/arca/rest/entra"
-	"github.com/arcakv/arca/storage"
-	"github.com/arcakv/arca/storage/memory"
+	"github.com/arcakv/arca/rest/internal/resttest"
 )
 
 // entraEnv is the token service handler over an in-memory store behind the
@@ -41,7 +35,7 @@ type entraEnv struct {
 	secret   string
 	mi       *identity.ServicePrincipal
 	miHeader string
-	faults   *faultStore
+	faults   *resttest.FaultStore
 }
 
 // vaultAudience is the vault resource clients ask tokens for.
@@ -68,22 +62,8 @@ func newEntraEnv(t *testing.T) *entraEnv {
 // managed identity.
 func newBareEnv(t *testing.T) *entraEnv {
 	t.Helper()
-	ctx := context.Background()
-	clock := arca.NewManualClock(time.Unix(1_800_000_000, 0))
-	faults := &faultStore{Backend: memory.New()}
-	store, err := barrier.Open(ctx, faults, make([]byte, 32), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := &identity.Directory{Store: store, Clock: clock, Rand: rand.Reader}
-	ten, err := dir.InitTenant(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	toks := &identity.Tokens{Store: store, Clock: clock, Authority: "https://localhost:8443"}
-	if err := toks.Load(ctx); err != nil {
-		t.Fatal(err)
-	}
+	id := resttest.NewIdentity(t)
+	faults, clock, dir, ten, toks := id.Faults, id.Clock, id.Dir, id.Tenant, id.Tokens
 	allowed := map[string]bool{}
 	for _, r := range []string{vaultAudience, "https://vault.azure.net", "https://localhost:8443", "https://management.localhost:8443",
 		"https://graph.localhost:8443", "https://management.azure.com", "https://management.core.windows.net", "https://graph.microsoft.com"} {
@@ -230,58 +210,3 @@ func claims(t *testing.T, raw string) map[string]any {
 
 // audOK accepts the vault audience, for Tokens.Verify.
 func audOK(a string) bool { return strings.TrimSuffix(a, "/") == vaultAudience }
-
-// faultStore is a storage.Backend whose reads of the keys under a prefix
-// fail, to check that a directory that cannot be read is reported as
-// unavailable, never as a wrong credential or an unknown client.
-type faultStore struct {
-	storage.Backend
-	mu     sync.Mutex
-	prefix string
-}
-
-var errInjected = errors.New("injected storage failure")
-
-// failReads makes every read of a key under prefix fail; "" stops it.
-func (f *faultStore) failReads(prefix string) {
-	f.mu.Lock()
-	f.prefix = prefix
-	f.mu.Unlock()
-}
-
-func (f *faultStore) failing(key string) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.prefix != "" && (strings.HasPrefix(key, f.prefix) || strings.HasPrefix(f.prefix, key))
-}
-
-func (f *faultStore) View(ctx context.Context, fn func(storage.Reader) error) error {
-	return f.Backend.View(ctx, func(r storage.Reader) error { return fn(faultTx{Reader: r, f: f}) })
-}
-
-func (f *faultStore) Update(ctx context.Context, fn func(storage.Tx) error) error {
-	return f.Backend.Update(ctx, func(tx storage.Tx) error { return fn(faultTx{Reader: tx, f: f, tx: tx}) })
-}
-
-type faultTx struct {
-	storage.Reader
-	f  *faultStore
-	tx storage.Tx
-}
-
-func (t faultTx) Get(key string) ([]byte, error) {
-	if t.f.failing(key) {
-		return nil, errInjected
-	}
-	return t.Reader.Get(key)
-}
-
-func (t faultTx) Scan(prefix, after string, fn func(string, []byte) bool) error {
-	if t.f.failing(prefix) {
-		return errInjected
-	}
-	return t.Reader.Scan(prefix, after, fn)
-}
-
-func (t faultTx) Put(key string, value []byte) error { return t.tx.Put(key, value) }
-func (t faultTx) Delete(key string) error            { return t.tx.Delete(key) }

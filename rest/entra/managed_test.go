@@ -150,7 +150,7 @@ func TestEntraNoManagedIdentity(t *testing.T) {
 // managed identity is configured" for any error of it.
 func TestEntraManagedIdentityDirectoryUnreadable(t *testing.T) {
 	e := newEntraEnv(t)
-	e.faults.failReads("id/sp/")
+	e.faults.FailReads("id/sp/")
 	r := req("GET", "/msi/token?api-version=2019-08-01&resource="+url.QueryEscape(vaultAudience), "")
 	r.Header.Set("X-IDENTITY-HEADER", e.miHeader)
 	if w := e.serve(r); w.Code != 500 {

@@ -104,13 +104,8 @@ func (h *Handler) deviceLogin(w http.ResponseWriter, r *http.Request) {
 		err := h.Identity.ApproveDevice(r.Context(), form.Get("user_code"), form.Get("username"), form.Get("password"))
 		if err != nil {
 			v.Code = form.Get("user_code")
-			v.Error = "The code, user name or password is not correct, or the code has expired."
-			status := http.StatusBadRequest
-			if errors.Is(err, identity.ErrThrottled) {
-				v.Error, status = "Too many failed sign-in attempts. Wait a minute and try again.", http.StatusTooManyRequests
-			} else if !errors.Is(err, identity.ErrSignIn) {
-				v.Error, status = "Sign-in is temporarily unavailable.", http.StatusInternalServerError
-			}
+			status, msg := signinFailure(err, "The code, user name or password is not correct, or the code has expired.")
+			v.Error = msg
 			renderSignin(w, status, v)
 			return
 		}
@@ -166,13 +161,8 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, tenantSeg st
 	}
 	code, err := h.Identity.AuthorizeCode(r.Context(), tenantSeg, params, creds.Get("username"), creds.Get("password"))
 	if err != nil {
-		v.Error = "The user name or password is not correct."
-		status := http.StatusBadRequest
-		if errors.Is(err, identity.ErrThrottled) {
-			v.Error, status = "Too many failed sign-in attempts. Wait a minute and try again.", http.StatusTooManyRequests
-		} else if !errors.Is(err, identity.ErrSignIn) {
-			v.Error, status = "Sign-in is temporarily unavailable.", http.StatusInternalServerError
-		}
+		status, msg := signinFailure(err, "The user name or password is not correct.")
+		v.Error = msg
 		renderSignin(w, status, v)
 		return
 	}
@@ -204,4 +194,17 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, tenantSeg st
 	u.RawQuery = q.Encode()
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, u.String(), http.StatusFound)
+}
+
+// signinFailure is the status and message of a sign-in page for err:
+// wrong (the page's own wording for bad credentials), throttled, or the
+// directory failing.
+func signinFailure(err error, wrong string) (int, string) {
+	switch {
+	case errors.Is(err, identity.ErrThrottled):
+		return http.StatusTooManyRequests, "Too many failed sign-in attempts. Wait a minute and try again."
+	case errors.Is(err, identity.ErrSignIn):
+		return http.StatusBadRequest, wrong
+	}
+	return http.StatusInternalServerError, "Sign-in is temporarily unavailable."
 }

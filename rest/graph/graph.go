@@ -325,8 +325,14 @@ func (g *graphRequest) getByIDs() {
 		graphError(g.w, http.StatusBadRequest, "Request_BadRequest", "Invalid request body: 'ids' must be a list of at most 1000 object ids.")
 		return
 	}
+	g.directoryObjects(body.IDs)
+}
+
+// directoryObjects answers the directory objects of ids that exist (an
+// unreadable directory is a 500).
+func (g *graphRequest) directoryObjects(ids []string) {
 	out := []any{}
-	for _, id := range body.IDs {
+	for _, id := range ids {
 		m, err := g.directoryObject(id)
 		if err != nil {
 			g.internal(err)
@@ -499,18 +505,7 @@ func (g *graphRequest) groups(rest []string) {
 		if eq(rest[1], "owners") {
 			ids = grp.Owners
 		}
-		out := []any{}
-		for _, id := range ids {
-			m, err := g.directoryObject(id)
-			if err != nil {
-				g.internal(err)
-				return
-			}
-			if m != nil {
-				out = append(out, m)
-			}
-		}
-		httpx.WriteJSON(g.w, http.StatusOK, map[string]any{"@odata.context": g.origin + "/v1.0/$metadata#directoryObjects", "value": out})
+		g.directoryObjects(ids)
 	case len(rest) == 3 && eq(rest[1], "members") && rest[2] == "$ref" && g.r.Method == http.MethodPost:
 		g.addMember(grp)
 	case len(rest) == 4 && eq(rest[1], "members") && rest[3] == "$ref" && g.r.Method == http.MethodDelete:

@@ -88,9 +88,9 @@ func TestGraphAuthentication(t *testing.T) {
 // the call fails with a 500, before any token is believed.
 func TestGraphTenantUnreadable(t *testing.T) {
 	e := newGraphEnv(t)
-	e.faults.failReads("id/tenant")
+	e.faults.FailReads("id/tenant")
 	wantARMError(t, "tenant unreadable", e.call("GET", "users", "", 500), "InternalError")
-	e.faults.failReads("")
+	e.faults.FailReads("")
 	e.call("GET", "users", "", 200)
 }
 
@@ -200,7 +200,7 @@ func TestGraphUsers(t *testing.T) {
 	}
 	wantGraphError(t, "POST users", e.call("POST", "users", `{"userPrincipalName":"carol@arca.local"}`, 405), "Request_BadRequest")
 
-	e.faults.failReads("id/user/")
+	e.faults.FailReads("id/user/")
 	wantARMError(t, "users unreadable", e.call("GET", "users", "", 500), "InternalError")
 }
 
@@ -258,7 +258,7 @@ func TestGraphServicePrincipals(t *testing.T) {
 	wantGraphError(t, "by appId", e.call("GET", "servicePrincipals/"+app.AppID, "", 404), "Request_ResourceNotFound")
 	wantGraphError(t, "DELETE sp", e.call("DELETE", "servicePrincipals/"+app.ObjectID, "", 405), "Request_BadRequest")
 
-	e.faults.failReads("id/sp/")
+	e.faults.FailReads("id/sp/")
 	wantARMError(t, "principals unreadable", e.call("GET", "servicePrincipals", "", 500), "InternalError")
 	wantARMError(t, "principal unreadable", e.call("GET", "servicePrincipals/"+app.ObjectID, "", 500), "InternalError")
 }
@@ -324,11 +324,11 @@ func TestGraphGetByIDs(t *testing.T) {
 	wantGraphError(t, "1001 ids", e.call("POST", "directoryObjects/getByIds", many, 400), "Request_BadRequest")
 
 	// A directory that cannot be read is a 500, not an object left out.
-	e.faults.failReads("id/sp/")
+	e.faults.FailReads("id/sp/")
 	wantARMError(t, "principals unreadable", e.call("POST", "directoryObjects/getByIds", `{"ids":["`+e.admin.ObjectID+`"]}`, 500), "InternalError")
-	e.faults.failReads("id/user/")
+	e.faults.FailReads("id/user/")
 	wantARMError(t, "users unreadable", e.call("POST", "directoryObjects/getByIds", `{"ids":["`+gid+`"]}`, 500), "InternalError")
-	e.faults.failReads("id/group/")
+	e.faults.FailReads("id/group/")
 	wantARMError(t, "groups unreadable", e.call("POST", "directoryObjects/getByIds", `{"ids":["`+e.admin.ObjectID+`"]}`, 500), "InternalError")
 }
 
@@ -374,7 +374,7 @@ func TestGraphMemberGroups(t *testing.T) {
 		t.Errorf("as a principal without roles: %v", gs)
 	}
 
-	e.faults.failReads("id/group/")
+	e.faults.FailReads("id/group/")
 	wantARMError(t, "groups unreadable", e.call("POST", "directoryObjects/"+app.ObjectID+"/getMemberGroups", `{}`, 500), "InternalError")
 }
 
@@ -403,7 +403,7 @@ func TestGraphUnreadableDirectoryIsNotNotFound(t *testing.T) {
 		{"getMemberGroups of a group", "id/group/", graphReq{method: "POST", path: "groups/" + g + "/getMemberGroups", body: `{}`}},
 		{"getMemberGroups of an unknown object", "id/sp/", graphReq{method: "POST", path: "directoryObjects/00000000-0000-0000-0000-000000000000/getMemberGroups", body: `{}`}},
 	} {
-		e.faults.failReads(c.fail)
+		e.faults.FailReads(c.fail)
 		if w := e.do(c.r); w.Code != 500 || !strings.Contains(w.Body.String(), `"InternalError"`) {
 			t.Errorf("%s with %s unreadable: %d %.160s (want 500 InternalError)", c.name, c.fail, w.Code, w.Body.String())
 		}

@@ -224,23 +224,23 @@ func TestGraphGroupStoreFailures(t *testing.T) {
 	app, _ := e.newSP("app")
 	e.call("POST", "groups/"+g+"/members/$ref", ref(app.ObjectID), 204)
 
-	e.faults.failReads("id/group/")
+	e.faults.FailReads("id/group/")
 	wantARMError(t, "list", e.call("GET", "groups", "", 500), "InternalError")
 	wantARMError(t, "get", e.call("GET", "groups/"+g, "", 500), "InternalError")
 	wantARMError(t, "members", e.call("GET", "groups/"+g+"/members", "", 500), "InternalError")
 	wantARMError(t, "delete", e.call("DELETE", "groups/"+g, "", 500), "InternalError")
-	e.faults.failReads("id/sp/")
+	e.faults.FailReads("id/sp/")
 	wantARMError(t, "members unreadable", e.call("GET", "groups/"+g+"/members", "", 500), "InternalError")
-	e.faults.failReads("")
+	e.faults.FailReads("")
 
 	// Writes that fail are 500s, and change nothing.
 	other, _ := e.newSP("other")
-	e.faults.failWrites("id/group/")
+	e.faults.FailWrites("id/group/")
 	wantARMError(t, "create", e.call("POST", "groups", `{"displayName":"New","mailNickname":"new"}`, 500), "InternalError")
 	wantARMError(t, "add member", e.call("POST", "groups/"+g+"/members/$ref", ref(other.ObjectID), 500), "InternalError")
 	wantARMError(t, "remove member", e.call("DELETE", "groups/"+g+"/members/"+app.ObjectID+"/$ref", "", 500), "InternalError")
 	wantARMError(t, "delete", e.call("DELETE", "groups/"+g, "", 500), "InternalError")
-	e.faults.failWrites("")
+	e.faults.FailWrites("")
 	if got := idsOf(t, e.call("GET", "groups", "", 200)); !slices.Equal(got, []string{g}) {
 		t.Errorf("groups after failed writes: %v", got)
 	}

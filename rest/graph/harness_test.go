@@ -9,19 +9,15 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/arcakv/arca"
 	"github.com/arcakv/arca/authz"
-	"github.com/arcakv/arca/barrier"
 	"github.com/arcakv/arca/identity"
 	"github.com/arcakv/arca/management"
 	"github.com/arcakv/arca/rest/graph"
 	"github.com/arcakv/arca/rest/httpx"
-	"github.com/arcakv/arca/storage"
-	"github.com/arcakv/arca/storage/memory"
+	"github.com/arcakv/arca/rest/internal/resttest"
 )
 
 // graphEnv is a Graph handler over an in-memory store behind the barrier,
@@ -37,7 +33,7 @@ type graphEnv struct {
 	toks   *identity.Tokens
 	mgmt   *management.Service
 	clock  *arca.ManualClock
-	faults *faultStore
+	faults *resttest.FaultStore
 	tenant string
 	sub    string
 	admin  *identity.ServicePrincipal
@@ -50,21 +46,8 @@ const graphAudience = "https://graph.microsoft.com"
 func newGraphEnv(t *testing.T) *graphEnv {
 	t.Helper()
 	ctx := context.Background()
-	clock := arca.NewManualClock(time.Unix(1_800_000_000, 0))
-	faults := &faultStore{Backend: memory.New()}
-	store, err := barrier.Open(ctx, faults, make([]byte, 32), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := &identity.Directory{Store: store, Clock: clock, Rand: rand.Reader}
-	ten, err := dir.InitTenant(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	toks := &identity.Tokens{Store: store, Clock: clock, Authority: "https://localhost:8443"}
-	if err := toks.Load(ctx); err != nil {
-		t.Fatal(err)
-	}
+	id := resttest.NewIdentity(t)
+	faults, store, clock, dir, ten, toks := id.Faults, id.Store, id.Clock, id.Dir, id.Tenant, id.Tokens
 	mgmt := &management.Service{Store: store, Clock: clock, Rand: rand.Reader}
 	admin, _, err := dir.CreateServicePrincipal(ctx, "admin", true, nil)
 	if err != nil {
@@ -292,85 +275,4 @@ func wantARMError(t *testing.T, what string, got map[string]any, code string) {
 	if msg, _ := e["message"].(string); e == nil || e["code"] != code || msg == "" {
 		t.Errorf("%s: %v, want code %s with a message", what, got, code)
 	}
-}
-
-// faultStore is a storage.Backend whose reads (or writes) of the keys
-// under a prefix fail, to check that a directory that cannot be read is an
-// error (500), never taken for an absent object, and that a write that
-// fails is not reported as done.
-type faultStore struct {
-	storage.Backend
-	mu     sync.Mutex
-	prefix string // reads
-	writes string
-}
-
-var errInjected = errors.New("injected storage failure")
-
-// failReads makes every read of a key under prefix fail; "" stops it.
-func (f *faultStore) failReads(prefix string) {
-	f.mu.Lock()
-	f.prefix = prefix
-	f.mu.Unlock()
-}
-
-// failWrites makes every write of a key under prefix fail; "" stops it.
-func (f *faultStore) failWrites(prefix string) {
-	f.mu.Lock()
-	f.writes = prefix
-	f.mu.Unlock()
-}
-
-func (f *faultStore) failingWrite(key string) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.writes != "" && strings.HasPrefix(key, f.writes)
-}
-
-func (f *faultStore) failing(key string) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.prefix != "" && (strings.HasPrefix(key, f.prefix) || strings.HasPrefix(f.prefix, key))
-}
-
-func (f *faultStore) View(ctx context.Context, fn func(storage.Reader) error) error {
-	return f.Backend.View(ctx, func(r storage.Reader) error { return fn(faultTx{f: f, Reader: r}) })
-}
-
-func (f *faultStore) Update(ctx context.Context, fn func(storage.Tx) error) error {
-	return f.Backend.Update(ctx, func(tx storage.Tx) error { return fn(faultTx{f: f, Reader: tx, tx: tx}) })
-}
-
-type faultTx struct {
-	storage.Reader
-	f  *faultStore
-	tx storage.Tx
-}
-
-func (t faultTx) Get(key string) ([]byte, error) {
-	if t.f.failing(key) {
-		return nil, errInjected
-	}
-	return t.Reader.Get(key)
-}
-
-func (t faultTx) Scan(prefix, after string, fn func(string, []byte) bool) error {
-	if t.f.failing(prefix) {
-		return errInjected
-	}
-	return t.Reader.Scan(prefix, after, fn)
-}
-
-func (t faultTx) Put(key string, value []byte) error {
-	if t.f.failingWrite(key) {
-		return errInjected
-	}
-	return t.tx.Put(key, value)
-}
-
-func (t faultTx) Delete(key string) error {
-	if t.f.failingWrite(key) {
-		return errInjected
-	}
-	return t.tx.Delete(key)
 }

@@ -12,7 +12,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/arcakv/arca"
 	"github.com/arcakv/arca/barrier"
@@ -21,7 +20,6 @@ import (
 	"github.com/arcakv/arca/keystore/soft"
 	"github.com/arcakv/arca/rest"
 	"github.com/arcakv/arca/secrets"
-	"github.com/arcakv/arca/storage/memory"
 	"github.com/arcakv/arca/vaults"
 )
 
@@ -37,20 +35,8 @@ type Env struct {
 // New builds an Env; its clock stands at 1,800,000,000 (2027-01-15).
 func New(t testing.TB) *Env {
 	ctx := context.Background()
-	clock := arca.NewManualClock(time.Unix(1_800_000_000, 0))
-	store, err := barrier.Open(ctx, memory.New(), make([]byte, 32), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := &identity.Directory{Store: store, Clock: clock, Rand: rand.Reader}
-	ten, err := dir.InitTenant(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	toks := &identity.Tokens{Store: store, Clock: clock, Authority: "https://localhost:8443"}
-	if err := toks.Load(ctx); err != nil {
-		t.Fatal(err)
-	}
+	id := NewIdentity(t)
+	store, clock, ten, toks := id.Store, id.Clock, id.Tenant, id.Tokens
 	vs := vaults.New(store, clock, nil)
 	if err := vs.CreateVault(ctx, &arca.Vault{Name: "arca", TenantID: ten.ID, SKU: "premium"}); err != nil {
 		t.Fatal(err)
@@ -63,7 +49,7 @@ func New(t testing.TB) *Env {
 	srv := &rest.Server{
 		Config: rest.Config{DNSSuffix: "vault.localhost", Port: 8443, AuthorityURL: "https://localhost:8443"},
 		Vaults: vs, Secrets: secrets.New(store, store, clock, rand.Reader), Keys: keys.New(store, soft.New(rand.Reader), store, clock, rand.Reader),
-		Identity:   &identity.Service{Dir: dir, Tokens: toks, Clock: clock},
+		Identity:   &identity.Service{Dir: id.Dir, Tokens: toks, Clock: clock},
 		Authorizer: arca.TenantAuthorizer{}, Clock: clock, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	return &Env{Store: store, Srv: srv, Token: tok, Clock: clock}
