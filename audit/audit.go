@@ -83,8 +83,10 @@ type Logger struct {
 
 // batch is the outcome of one write, shared by the records it carried.
 type batch struct {
-	done chan struct{} // closed when err is set
-	err  error
+	done    chan struct{} // closed when err is set
+	err     error
+	stalled chan struct{} // closed when the batch has waited the Logger's Timeout
+	timer   *time.Timer   // closes stalled; one per batch, not per record
 }
 
 // New returns a Logger writing to sinks. log receives one line when the
@@ -220,7 +222,8 @@ func (l *Logger) Record(e *Event) error {
 	l.buf = append(l.buf, line...)
 	b := l.pending
 	if b == nil {
-		b = &batch{done: make(chan struct{})}
+		b = &batch{done: make(chan struct{}), stalled: make(chan struct{})}
+		b.timer = time.AfterFunc(l.timeout(), func() { close(b.stalled) })
 		l.pending = b
 	}
 	select {
@@ -232,12 +235,10 @@ func (l *Logger) Record(e *Event) error {
 		*bp = line
 		scratch.Put(bp)
 	}
-	t := time.NewTimer(l.timeout())
-	defer t.Stop()
 	select {
 	case <-b.done:
 		return b.err
-	case <-t.C:
+	case <-b.stalled:
 		return ErrStalled
 	}
 }
@@ -292,6 +293,7 @@ func (l *Logger) writer() {
 			case health == nil && was != nil:
 				l.log.Warn("audit log writable again: serving requests")
 			}
+			b.timer.Stop()
 			b.err = err
 			close(b.done)
 		}

@@ -167,7 +167,7 @@ func (s *Service) ClientCredentials(ctx context.Context, req TokenRequest) (*Tok
 			if secret == "" {
 				return nil, oauthErr(401, "invalid_client", 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
 			}
-			at, wait, _ := s.begin(ctx, s.throttle().key, "client:"+sp.AppID)
+			at, wait, _ := s.begin(ctx, bucketKey{s.throttle().key, "client:" + sp.AppID})
 			if at == nil {
 				return nil, errThrottled(wait)
 			}

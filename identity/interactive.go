@@ -171,7 +171,7 @@ func (s *Service) checkUser(ctx context.Context, upn, password string) (*User, e
 		who = "user:" + u.ObjectID
 	}
 	th := s.throttle()
-	at, wait, byAddr := s.begin(ctx, th.user, who, th.key, who+"|"+sourceAddr(ctx))
+	at, wait, byAddr := s.begin(ctx, bucketKey{th.user, who}, bucketKey{th.key, who + "|" + sourceAddr(ctx)})
 	if at == nil {
 		return nil, &throttleError{wait: wait, user: !byAddr}
 	}

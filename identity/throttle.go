@@ -174,30 +174,26 @@ func AddrKey(addr string) string {
 
 // attempt is one credential check under the throttle.
 type attempt struct {
-	s     *Service
-	taken []struct {
-		t   *Throttle
-		key string
-	}
+	taken []bucketKey
 }
 
-// begin takes an attempt from the address and from each identity key
-// (pairs of throttle and key). It fails with the wait of the first empty
-// bucket, and whether that was the address's; nothing stays taken then.
-func (s *Service) begin(ctx context.Context, keys ...any) (*attempt, time.Duration, bool) {
-	th := s.throttle()
-	a := &attempt{s: s}
-	all := append([]any{th.addr, sourceAddr(ctx)}, keys...)
-	for i := 0; i+1 < len(all); i += 2 {
-		t, key := all[i].(*Throttle), all[i+1].(string)
-		if w := t.Take(key); w > 0 {
+// bucketKey names one bucket: a key of a throttle.
+type bucketKey struct {
+	t   *Throttle
+	key string
+}
+
+// begin takes an attempt from the caller's address and from each of keys.
+// It fails with the wait of the first empty bucket, and whether that was
+// the address's; nothing stays taken then.
+func (s *Service) begin(ctx context.Context, keys ...bucketKey) (*attempt, time.Duration, bool) {
+	a := &attempt{}
+	for i, b := range append([]bucketKey{{s.throttle().addr, sourceAddr(ctx)}}, keys...) {
+		if w := b.t.Take(b.key); w > 0 {
 			a.succeeded() // give back what was taken before this one
 			return nil, w, i == 0
 		}
-		a.taken = append(a.taken, struct {
-			t   *Throttle
-			key string
-		}{t, key})
+		a.taken = append(a.taken, b)
 	}
 	return a, 0, false
 }
