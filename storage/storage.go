@@ -39,6 +39,17 @@ var ErrNotFound = errors.New("storage: key not found")
 // its capabilities.
 var ErrClosed = errors.New("storage: backend closed")
 
+// ErrUnavailable wraps the errors of a store that cannot be reached or
+// cannot decide (a lost quorum, a partition, a timeout): the request may be
+// retried later, and for an Update the outcome is unknown (it may have
+// committed). The HTTP layer answers 503 with Retry-After.
+var ErrUnavailable = errors.New("storage: the store is unavailable")
+
+// ErrTooLarge wraps the refusal of an Update whose writes exceed what the
+// store accepts in one transaction (etcd's --max-txn-ops and
+// --max-request-bytes). Nothing was written; retrying does not help.
+var ErrTooLarge = errors.New("storage: transaction too large for the store")
+
 // ErrCompacted is returned by Watch when the changes it was asked for are no
 // longer all available: the start revision is older than the history the
 // backend keeps, or the watcher fell so far behind that the backend dropped

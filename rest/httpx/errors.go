@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/arcakv/arca"
+	"github.com/arcakv/arca/storage"
 )
 
 // statusOf is the one table from domain error kinds to HTTP status codes.
@@ -58,6 +59,12 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		e = arca.Internal(err)
 	}
 	if e.Kind == arca.KindInternal {
+		e = storageError(err, e)
+	}
+	if e.Kind == arca.KindUnavailable {
+		w.Header().Set("Retry-After", "5")
+	}
+	if e.Kind == arca.KindInternal {
 		log.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	code := e.Code
@@ -82,4 +89,19 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	w.Write(b)
+}
+
+// storageError turns the store's transient and size refusals, which reach
+// the edge as internal errors of whatever service met them, into what they
+// are for the client: 503 (retry later) and 413 (nothing was written).
+func storageError(err error, e *arca.Error) *arca.Error {
+	switch {
+	case errors.Is(err, storage.ErrUnavailable):
+		return &arca.Error{Kind: arca.KindUnavailable, Code: "ServiceUnavailable",
+			Message: "The service is temporarily unavailable: its store cannot be reached. Retry later.", Err: err}
+	case errors.Is(err, storage.ErrTooLarge):
+		return &arca.Error{Kind: arca.KindTooLarge, Code: "RequestTooLarge",
+			Message: "The request would write more than the store accepts in one transaction.", Err: err}
+	}
+	return e
 }
