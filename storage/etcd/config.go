@@ -14,6 +14,7 @@ const (
 	DefaultPrefix          = "arca/"
 	DefaultDialTimeout     = 5 * time.Second
 	DefaultSessionTTL      = 10 * time.Second
+	DefaultRequestTimeout  = 5 * time.Second
 	DefaultMaxTxnOps       = 128             // etcd's own default --max-txn-ops
 	DefaultMaxRequestBytes = 1536 * 1024     // etcd's own default --max-request-bytes
 	RecommendedMaxTxnOps   = 16384           // what Arca's scripts start etcd with
@@ -43,7 +44,10 @@ type Config struct {
 	// Defaults: etcd's defaults (128 and 1.5 MiB).
 	MaxTxnOps       int
 	MaxRequestBytes int
-	// Log receives the client's warnings; nil discards them.
+	// RequestTimeout bounds every call to the cluster; a call cut off by it
+	// fails with storage.ErrUnavailable. Default 5 s.
+	RequestTimeout time.Duration
+	// Log receives the backend's warnings; nil discards them.
 	Log *slog.Logger
 }
 
@@ -72,7 +76,7 @@ func (c Config) Validate() error {
 	if c.Prefix != "" && !strings.HasSuffix(c.Prefix, "/") {
 		bad("--etcd-prefix %q: must end with /", c.Prefix)
 	}
-	if c.DialTimeout < 0 || c.SessionTTL < 0 || c.MaxTxnOps < 0 || c.MaxRequestBytes < 0 {
+	if c.DialTimeout < 0 || c.RequestTimeout < 0 || c.SessionTTL < 0 || c.MaxTxnOps < 0 || c.MaxRequestBytes < 0 {
 		bad("etcd: durations and limits must not be negative")
 	}
 	if c.SessionTTL > 0 && c.SessionTTL < time.Second {
@@ -87,6 +91,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.DialTimeout == 0 {
 		c.DialTimeout = DefaultDialTimeout
+	}
+	if c.RequestTimeout == 0 {
+		c.RequestTimeout = DefaultRequestTimeout
 	}
 	if c.SessionTTL == 0 {
 		c.SessionTTL = DefaultSessionTTL

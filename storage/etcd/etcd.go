@@ -1,18 +1,75 @@
 // Package etcd is a storage.Backend on an etcd cluster: several Arca nodes
 // share one store, learn of each other's writes by watching it and elect
 // the node that runs the background jobs.
+//
+// # Layout
+//
+// Every key lives under Config.Prefix (etcd's namespace wrappers add it):
+// the backend's keys under "d/", the commit fence "m/fence", and the
+// elections under "e/NAME/".
+//
+// # Transactions
+//
+// A View reads one snapshot: its first read is linearizable and fixes the
+// revision R that every later read of the View uses. An Update reads the
+// same way and buffers its writes; at commit it sends one etcd transaction
+// that writes them and the fence, on condition that nothing it read has
+// changed since R: each key it read still has the modification revision it
+// had (a missing key is still missing) and no key appeared in a range it
+// scanned. If another writer changed any of it, the Update runs again on a
+// fresh snapshot (optimistic concurrency, as etcd's STM does, extended to
+// ranges): strictly serializable, while Updates that touch different keys
+// commit side by side, and etcd batches their proposals into its log. An
+// Update whose condition would exceed etcd's limits on one request falls
+// back to the coarse condition that the fence has not moved (no Update at
+// all committed since R). etcd acknowledges a transaction once a quorum
+// has it in its write-ahead log, fsynced: Update returns nil only then.
+//
+// Revisions are etcd's: the revision of an Update is the revision of its
+// transaction, Revision is the fence's last modification, and Watch is an
+// etcd watch from that revision on, so revisions grow across restarts and
+// across nodes.
 package etcd
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/arcakv/arca/storage"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	"go.etcd.io/etcd/client/pkg/v3/transport"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/client/v3/namespace"
+	"go.uber.org/zap"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+const (
+	dataPrefix  = "d/"
+	fenceKey    = "m/fence"
+	electPrefix = "e/"
 )
 
 // Backend is an etcd-backed storage.Backend with the Watcher and Elector
-// capabilities.
-type Backend struct{}
+// capabilities. Safe for concurrent use.
+type Backend struct {
+	cli    *clientv3.Client
+	c      Config
+	log    *slog.Logger
+	ctx    context.Context // canceled by Close
+	cancel context.CancelFunc
+	closed atomic.Bool
+
+	mu      sync.Mutex
+	leaders map[*leadership]struct{}
+}
 
 var (
 	_ storage.Backend = (*Backend)(nil)
@@ -20,25 +77,164 @@ var (
 	_ storage.Elector = (*Backend)(nil)
 )
 
-// Open connects to the cluster c describes.
+// Open connects to the cluster c describes and checks that it answers (a
+// linearizable read, so a quorum is up). Errors: an invalid Config,
+// unreadable TLS files, a cluster that does not answer within
+// c.DialTimeout (wrapping storage.ErrUnavailable).
 func Open(ctx context.Context, c Config) (*Backend, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	return nil, errors.New("etcd: not implemented yet")
+	c = c.withDefaults()
+	var tlsCfg *tls.Config
+	if c.CACert != "" || c.Cert != "" {
+		info := transport.TLSInfo{TrustedCAFile: c.CACert, CertFile: c.Cert, KeyFile: c.Key}
+		cfg, err := info.ClientConfig()
+		if err != nil {
+			return nil, fmt.Errorf("etcd: TLS: %w", err)
+		}
+		cfg.MinVersion = tls.VersionTLS12
+		tlsCfg = cfg
+	}
+	cli, err := clientv3.New(clientv3.Config{
+		Endpoints: c.Endpoints, DialTimeout: c.DialTimeout, TLS: tlsCfg, Logger: zap.NewNop(),
+		DialKeepAliveTime: 10 * time.Second, DialKeepAliveTimeout: 5 * time.Second,
+		MaxCallSendMsgSize: c.MaxRequestBytes + 64<<10, MaxCallRecvMsgSize: 64 << 20,
+		RejectOldCluster: true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("etcd: %w", unavailable(err))
+	}
+	cli.KV = namespace.NewKV(cli.KV, c.Prefix)
+	cli.Watcher = namespace.NewWatcher(cli.Watcher, c.Prefix)
+	cli.Lease = namespace.NewLease(cli.Lease, c.Prefix)
+	bctx, cancel := context.WithCancel(context.Background())
+	b := &Backend{cli: cli, c: c, log: c.Log, ctx: bctx, cancel: cancel, leaders: map[*leadership]struct{}{}}
+	if b.log == nil {
+		b.log = slog.New(slog.DiscardHandler)
+	}
+	pctx, pcancel := context.WithTimeout(ctx, c.DialTimeout)
+	defer pcancel()
+	if _, err := cli.Get(pctx, fenceKey); err != nil {
+		cli.Close()
+		cancel()
+		return nil, fmt.Errorf("etcd: cluster %v does not answer: %w", c.Endpoints, b.wrap(pctx, err))
+	}
+	return b, nil
 }
 
+// Close stops the backend: running Updates, Views and Watches end with
+// storage.ErrClosed, leaderships end (their leases are revoked, so a
+// successor wins at once). It may be called more than once.
+func (b *Backend) Close() error {
+	if !b.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	b.mu.Lock()
+	ls := make([]*leadership, 0, len(b.leaders))
+	for l := range b.leaders {
+		ls = append(ls, l)
+	}
+	b.mu.Unlock()
+	for _, l := range ls {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_ = l.Resign(ctx)
+		cancel()
+	}
+	b.cancel()
+	return b.cli.Close()
+}
+
+// opCtx is ctx bounded by the request timeout and canceled by Close.
+func (b *Backend) opCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(ctx, b.c.RequestTimeout)
+	stop := context.AfterFunc(b.ctx, cancel)
+	return ctx, func() { stop(); cancel() }
+}
+
+// wrap classifies an error of the client: ErrClosed after Close, ctx's
+// own error when the caller's context ended, storage.ErrTooLarge for
+// etcd's size limits, storage.ErrUnavailable for what a retry may cure
+// (no leader, timeouts, unreachable members).
+func (b *Backend) wrap(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	if b.closed.Load() {
+		return storage.ErrClosed
+	}
+	if cerr := ctx.Err(); cerr != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
+		status.Code(err) == codes.Canceled || status.Code(err) == codes.DeadlineExceeded) {
+		if errors.Is(cerr, context.DeadlineExceeded) {
+			return fmt.Errorf("etcd: no answer within %v: %w", b.c.RequestTimeout, errors.Join(storage.ErrUnavailable, cerr))
+		}
+		return cerr
+	}
+	return unavailable(err)
+}
+
+func unavailable(err error) error {
+	switch {
+	case errors.Is(err, storage.ErrTooLarge), errors.Is(err, storage.ErrUnavailable), errors.Is(err, storage.ErrClosed):
+		return err // classified already
+	case errors.Is(err, rpctypes.ErrTooManyOps), errors.Is(err, rpctypes.ErrRequestTooLarge),
+		status.Code(err) == codes.ResourceExhausted:
+		return fmt.Errorf("etcd: %v: %w", err, storage.ErrTooLarge)
+	case errors.Is(err, rpctypes.ErrNoLeader), errors.Is(err, rpctypes.ErrLeaderChanged), errors.Is(err, rpctypes.ErrTimeout),
+		errors.Is(err, rpctypes.ErrTimeoutDueToLeaderFail), errors.Is(err, rpctypes.ErrStopped), errors.Is(err, rpctypes.ErrNotCapable),
+		errors.Is(err, context.DeadlineExceeded),
+		status.Code(err) == codes.Unavailable, status.Code(err) == codes.DeadlineExceeded:
+		return fmt.Errorf("etcd: %v: %w", err, storage.ErrUnavailable)
+	}
+	return fmt.Errorf("etcd: %w", err)
+}
+
+// View runs fn on a consistent snapshot (see the package comment). Errors:
+// fn's, storage.ErrClosed, storage.ErrUnavailable, ctx's.
 func (b *Backend) View(ctx context.Context, fn func(storage.Reader) error) error {
-	return storage.ErrClosed
+	if b.closed.Load() {
+		return storage.ErrClosed
+	}
+	octx, cancel := b.opCtx(ctx)
+	defer cancel()
+	s := &snapshot{b: b, ctx: octx}
+	if err := fn(s); err != nil {
+		if s.err != nil && errors.Is(err, s.err) {
+			return b.wrap(octx, s.err)
+		}
+		return err
+	}
+	return nil
 }
+
+// Update runs fn in a transaction (see the package comment; fn may run
+// more than once). Errors: fn's, storage.ErrClosed, storage.ErrUnavailable
+// (the outcome is unknown when the commit itself was cut off),
+// storage.ErrTooLarge, ctx's.
 func (b *Backend) Update(ctx context.Context, fn func(storage.Tx) error) error {
-	return storage.ErrClosed
+	if b.closed.Load() {
+		return storage.ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return b.update(ctx, fn)
 }
-func (b *Backend) Close() error                                { return nil }
-func (b *Backend) Revision(ctx context.Context) (int64, error) { return 0, storage.ErrClosed }
-func (b *Backend) Watch(ctx context.Context, prefix string, fromRev int64, fn func(storage.Event) error) error {
-	return storage.ErrClosed
-}
-func (b *Backend) Campaign(ctx context.Context, name string) (storage.Leadership, error) {
-	return nil, storage.ErrClosed
+
+// Revision is the revision of the last committed Update (0 for a store
+// never written), read linearizably.
+func (b *Backend) Revision(ctx context.Context) (int64, error) {
+	if b.closed.Load() {
+		return 0, storage.ErrClosed
+	}
+	octx, cancel := b.opCtx(ctx)
+	defer cancel()
+	resp, err := b.cli.Get(octx, fenceKey)
+	if err != nil {
+		return 0, b.wrap(octx, err)
+	}
+	if len(resp.Kvs) == 0 {
+		return 0, nil
+	}
+	return resp.Kvs[0].ModRevision, nil
 }
