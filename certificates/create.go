@@ -134,7 +134,7 @@ func (s *Service) CreateCertificate(ctx context.Context, vault *arca.Vault, name
 	if err := s.view(ctx, func(r storage.Reader) error { return opInProgressTx(r, vault, name) }); err != nil {
 		return nil, err
 	}
-	op, err := s.issue(ctx, vault, name, p, in.Enabled, in.Tags, in.PreserveCertOrder)
+	op, err := s.issue(ctx, vault, name, p, in.Enabled, in.Tags, in.PreserveCertOrder, "")
 	if err != nil {
 		return nil, err
 	}
@@ -161,8 +161,11 @@ func opInProgressTx(r storage.Reader, vault *arca.Vault, name string) error {
 // issue starts (and for Self and Arca, finishes) a new version under p. The
 // key is created and the certificate signed first; then the policy, the
 // key, secret and certificate versions and the operation are stored in one
-// transaction.
-func (s *Service) issue(ctx context.Context, vault *arca.Vault, name string, p *arca.CertificatePolicy, enabled *bool, tags map[string]string, preserve bool) (*arca.CertificateOperation, error) {
+// transaction. With onlyIf set (a renewal), that transaction first checks
+// that onlyIf is still the certificate's latest version and otherwise
+// fails with errNotLatest: a renewal judged due by two nodes at once (a
+// leadership handed over mid-round) happens once.
+func (s *Service) issue(ctx context.Context, vault *arca.Vault, name string, p *arca.CertificatePolicy, enabled *bool, tags map[string]string, preserve bool, onlyIf string) (*arca.CertificateOperation, error) {
 	kind, err := s.issuer(ctx, vault, p.Issuer.Name)
 	if err != nil {
 		return nil, err
@@ -225,6 +228,13 @@ func (s *Service) issue(ctx context.Context, vault *arca.Vault, name string, p *
 		}
 		if err := opInProgressTx(tx, vault, name); err != nil {
 			return err
+		}
+		if onlyIf != "" {
+			if latest, err := s.c.LatestTx(tx, vault, name); err != nil {
+				return err
+			} else if latest != onlyIf {
+				return errNotLatest
+			}
 		}
 		if err := storage.PutJSON(tx, policyKey(vault, name), p); err != nil {
 			return err

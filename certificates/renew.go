@@ -2,6 +2,7 @@ package certificates
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/arcakv/arca"
@@ -57,6 +58,10 @@ func (s *Service) RenewDue(ctx context.Context, vaults arca.VaultService) (int, 
 	return n, nil
 }
 
+// errNotLatest: the version a renewal was judged due for is no longer the
+// latest (another node renewed it meanwhile).
+var errNotLatest = errors.New("certificates: the certificate has a newer version than the one due for renewal")
+
 func (s *Service) renewOne(ctx context.Context, v *arca.Vault, cv *arca.CertificateVersion, now time.Time) (bool, error) {
 	nbf, exp, ok := validity(cv)
 	if !ok {
@@ -102,7 +107,10 @@ func (s *Service) renewOne(ctx context.Context, v *arca.Vault, cv *arca.Certific
 			if checkPolicy(p, true) != nil {
 				continue
 			}
-			if _, err := s.issue(ctx, v, cv.Name, p, cv.Attributes.Enabled, cv.Tags, cv.PreserveCertOrder); err != nil {
+			if _, err := s.issue(ctx, v, cv.Name, p, cv.Attributes.Enabled, cv.Tags, cv.PreserveCertOrder, cv.Version); err != nil {
+				if errors.Is(err, errNotLatest) {
+					return false, nil // renewed by another node meanwhile
+				}
 				if arca.KindOf(err) == arca.KindInternal {
 					return false, err
 				}

@@ -170,6 +170,19 @@ func (s *Service) SetRotationPolicy(ctx context.Context, vault *arca.Vault, name
 // version's type, size or curve, operations, tags and release policy; the
 // policy's expiryTime sets its expiry.
 func (s *Service) RotateKey(ctx context.Context, vault *arca.Vault, name string) (*arca.KeyVersion, error) {
+	return s.rotate(ctx, vault, name, "")
+}
+
+// errNotLatest: the version a scheduled rotation judged due is no longer
+// the latest (another node, or a user, rotated the key meanwhile).
+var errNotLatest = errors.New("keys: the key has a newer version than the one due for rotation")
+
+// rotate is RotateKey; with onlyIf set, the new version is added only if
+// onlyIf is still the latest version, checked in the transaction that adds
+// it (errNotLatest otherwise). That makes a due rotation happen once even
+// when two nodes run the rotation job at the same time (a leadership
+// handed over while the old leader is still finishing its round).
+func (s *Service) rotate(ctx context.Context, vault *arca.Vault, name, onlyIf string) (*arca.KeyVersion, error) {
 	if err := checkName(name); err != nil {
 		return nil, err
 	}
@@ -199,6 +212,15 @@ func (s *Service) RotateKey(ctx context.Context, vault *arca.Vault, name string)
 		p, err := readPolicy(tx, vault, name)
 		if err != nil {
 			return err
+		}
+		if onlyIf != "" {
+			latest, err := s.c.LatestTx(tx, vault, name)
+			if err != nil {
+				return err
+			}
+			if latest != onlyIf {
+				return errNotLatest
+			}
 		}
 		kv.Attributes.Expires = nil
 		if p != nil && p.ExpiryTime != "" {
@@ -314,7 +336,7 @@ func (s *Service) rotateOne(ctx context.Context, vaults arca.VaultService, vault
 	if now.Before(due) {
 		return false, nil
 	}
-	if _, err := s.RotateKey(ctx, v, cur.Name); arca.KindOf(err) == arca.KindNotFound {
+	if _, err := s.rotate(ctx, v, cur.Name, cur.Version); arca.KindOf(err) == arca.KindNotFound || errors.Is(err, errNotLatest) {
 		return false, nil
 	} else if err != nil {
 		return false, err
