@@ -24,10 +24,20 @@ func (b *Backend) Campaign(ctx context.Context, name string) (storage.Leadership
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	// The lease is granted here, within ctx and the request timeout (the
+	// session would grant it under its keep-alive context, which only
+	// Close ends); the session keeps it alive until Close.
 	sctx, cancel := b.opCtx(ctx)
-	s, err := concurrency.NewSession(b.cli, concurrency.WithTTL(int(b.c.SessionTTL/time.Second)), concurrency.WithContext(b.ctx))
+	lease, err := b.cli.Grant(sctx, int64(b.c.SessionTTL/time.Second))
 	cancel()
 	if err != nil {
+		return nil, b.campaignErr(ctx, sctx, err)
+	}
+	s, err := concurrency.NewSession(b.cli, concurrency.WithLease(lease.ID), concurrency.WithContext(b.ctx))
+	if err != nil {
+		rctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_, _ = b.cli.Revoke(rctx, lease.ID)
+		cancel()
 		return nil, b.campaignErr(ctx, sctx, err)
 	}
 	e := concurrency.NewElection(s, electPrefix+name+"/")
