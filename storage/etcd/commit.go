@@ -2,7 +2,6 @@ package etcd
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sort"
@@ -58,12 +57,12 @@ func pause(ctx context.Context, attempt int) error {
 func (b *Backend) attempt(ctx context.Context, fn func(storage.Tx) error) (ok bool, err error) {
 	octx, cancel := b.opCtx(ctx)
 	defer cancel()
-	snap := &snapshot{b: b, ctx: octx}
+	snap, err := b.snapshot(octx)
+	if err != nil {
+		return false, err
+	}
 	t := &tx{snap: snap, own: overlay{}}
 	if err := safely(fn, t); err != nil {
-		if snap.err != nil && errors.Is(err, snap.err) {
-			return false, b.wrap(octx, snap.err)
-		}
 		return false, err
 	}
 	ok, err = b.commit(octx, snap, t.own)
@@ -79,8 +78,10 @@ func (b *Backend) attempt(ctx context.Context, fn func(storage.Tx) error) (ok bo
 // at the snapshot are dropped, and writes that change nothing send nothing
 // (the revision stays). ok is false on a conflict.
 func (b *Backend) commit(ctx context.Context, snap *snapshot, writes overlay) (ok bool, err error) {
-	if err := b.resolveDeletes(ctx, snap, writes); err != nil {
-		return false, err
+	for k, v := range writes {
+		if _, known := snap.reads[k]; v == nil && !known {
+			_, _ = snap.Get(k) // records whether it exists, and its revision
+		}
 	}
 	keys := make([]string, 0, len(writes))
 	size := 256
@@ -108,10 +109,7 @@ func (b *Backend) commit(ctx context.Context, snap *snapshot, writes overlay) (o
 		}
 	}
 	ops = append(ops, clientv3.OpPut(fenceKey, ""))
-	txn := b.cli.Txn(ctx)
-	if snap.rev > 0 {
-		txn = txn.If(snap.conditions(b.c.MaxTxnOps, b.c.MaxRequestBytes-size)...)
-	}
+	txn := b.cli.Txn(ctx).If(snap.conditions(b.c.MaxTxnOps, b.c.MaxRequestBytes-size)...)
 	resp, err := txn.Then(ops...).Commit()
 	if err != nil {
 		return false, err
@@ -144,45 +142,6 @@ func (s *snapshot) conditions(maxOps, maxBytes int) []clientv3.Cmp {
 		}
 	}
 	return []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(fenceKey), "<", s.rev+1)}
-}
-
-// resolveDeletes reads, at the snapshot, whether the keys deleted without
-// having been read exist, in as few requests as etcd's limits allow.
-func (b *Backend) resolveDeletes(ctx context.Context, snap *snapshot, writes overlay) error {
-	var unknown []string
-	for k, v := range writes {
-		if _, known := snap.reads[k]; v == nil && !known {
-			unknown = append(unknown, k)
-		}
-	}
-	for len(unknown) > 0 {
-		if snap.rev == 0 { // nothing read yet: this read fixes the snapshot
-			resp, err := b.cli.Get(ctx, fenceKey, clientv3.WithCountOnly())
-			if err != nil {
-				return err
-			}
-			snap.rev = resp.Header.Revision
-		}
-		n := min(len(unknown), b.c.MaxTxnOps)
-		chunk := unknown[:n]
-		unknown = unknown[n:]
-		ops := make([]clientv3.Op, len(chunk))
-		for i, k := range chunk {
-			ops[i] = clientv3.OpGet(dataPrefix+k, clientv3.WithRev(snap.rev), clientv3.WithKeysOnly())
-		}
-		resp, err := b.cli.Txn(ctx).Then(ops...).Commit()
-		if err != nil {
-			return err
-		}
-		for i, r := range resp.Responses {
-			var rev int64
-			if kvs := r.GetResponseRange().GetKvs(); len(kvs) > 0 {
-				rev = kvs[0].ModRevision
-			}
-			snap.read(chunk[i], rev)
-		}
-	}
-	return nil
 }
 
 // safely runs fn, turning a panic into an error for its caller alone.

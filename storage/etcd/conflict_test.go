@@ -203,3 +203,37 @@ func TestCoarseConditionOverLimits(t *testing.T) {
 		t.Fatalf("ran %d times, want 2 (the coarse condition must fail after any commit)", runs)
 	}
 }
+
+// TestReadsAreLinearizable: a write acknowledged through one node is seen
+// by the very next read through another (reads come from each node's
+// replica, which must first catch up with the last commit anywhere).
+func TestReadsAreLinearizable(t *testing.T) {
+	cluster := etcdtest.Start(t, etcdtest.Options{Members: 3, Args: recommended})
+	a := open(t, cluster, "lin/", nil)
+	b := open(t, cluster, "lin/", nil)
+	ctx := context.Background()
+	for i := range 200 {
+		w, r := a, b
+		if i%2 == 1 {
+			w, r = b, a
+		}
+		want := fmt.Sprint(i)
+		put(t, w, "k", want, fmt.Sprintf("s/%03d", i), want)
+		var got string
+		var n int
+		if err := r.View(ctx, func(rd storage.Reader) error {
+			v, err := rd.Get("k")
+			got = string(v)
+			n = 0
+			if err == nil {
+				err = rd.Scan("s/", "", func(string, []byte) bool { n++; return true })
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if got != want || n != i+1 {
+			t.Fatalf("write %d: the other node read k=%q and %d scanned keys", i, got, n)
+		}
+	}
+}

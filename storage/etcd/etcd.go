@@ -8,22 +8,32 @@
 // the backend's keys under "d/", the commit fence "m/fence", and the
 // elections under "e/NAME/".
 //
+// # Reads
+//
+// Each node keeps a replica of the keys in memory, fed by one etcd watch
+// of the namespace (as Kubernetes' API server serves reads from its watch
+// cache). A read first learns, linearizably, the revision of the last
+// Update committed anywhere (the fence's), then waits until the replica has
+// applied it and reads a copy-on-write snapshot of it: reads are
+// linearizable, and concurrent reads share one round trip to etcd, so
+// under load a read costs a fraction of one.
+//
 // # Transactions
 //
-// A View reads one snapshot: its first read is linearizable and fixes the
-// revision R that every later read of the View uses. An Update reads the
-// same way and buffers its writes; at commit it sends one etcd transaction
-// that writes them and the fence, on condition that nothing it read has
-// changed since R: each key it read still has the modification revision it
-// had (a missing key is still missing) and no key appeared in a range it
+// An Update reads such a snapshot and buffers its writes; at commit it
+// sends one etcd transaction that writes them and the fence, on condition
+// that nothing it read has changed since the snapshot: each key it read
+// still has the modification revision it had (a missing key is still
+// missing) and no key newer than the snapshot appeared in a range it
 // scanned. If another writer changed any of it, the Update runs again on a
 // fresh snapshot (optimistic concurrency, as etcd's STM does, extended to
 // ranges): strictly serializable, while Updates that touch different keys
 // commit side by side, and etcd batches their proposals into its log. An
 // Update whose condition would exceed etcd's limits on one request falls
 // back to the coarse condition that the fence has not moved (no Update at
-// all committed since R). etcd acknowledges a transaction once a quorum
-// has it in its write-ahead log, fsynced: Update returns nil only then.
+// all committed since the snapshot). etcd acknowledges a transaction once
+// a quorum has it in its write-ahead log, fsynced: Update returns nil only
+// then.
 //
 // Revisions are etcd's: the revision of an Update is the revision of its
 // transaction, Revision is the fence's last modification, and Watch is an
@@ -66,6 +76,8 @@ type Backend struct {
 	ctx    context.Context // canceled by Close
 	cancel context.CancelFunc
 	closed atomic.Bool
+	rep    *replica
+	fences *fences
 
 	mu      sync.Mutex
 	leaders map[*leadership]struct{}
@@ -113,12 +125,13 @@ func Open(ctx context.Context, c Config) (*Backend, error) {
 	if b.log == nil {
 		b.log = slog.New(slog.DiscardHandler)
 	}
+	b.rep, b.fences = &replica{b: b}, &fences{b: b}
 	pctx, pcancel := context.WithTimeout(ctx, c.DialTimeout)
 	defer pcancel()
-	if _, err := cli.Get(pctx, fenceKey); err != nil {
+	if err := b.rep.start(pctx); err != nil {
 		cli.Close()
 		cancel()
-		return nil, fmt.Errorf("etcd: cluster %v does not answer: %w", c.Endpoints, b.wrap(pctx, err))
+		return nil, fmt.Errorf("etcd: cluster %v does not answer: %w", c.Endpoints, err)
 	}
 	return b, nil
 }
@@ -142,6 +155,7 @@ func (b *Backend) Close() error {
 		cancel()
 	}
 	b.cancel()
+	<-b.rep.stopped // the feed uses the client until it returns
 	return b.cli.Close()
 }
 
@@ -189,22 +203,46 @@ func unavailable(err error) error {
 	return fmt.Errorf("etcd: %w", err)
 }
 
-// View runs fn on a consistent snapshot (see the package comment). Errors:
-// fn's, storage.ErrClosed, storage.ErrUnavailable, ctx's.
+// View runs fn on a consistent snapshot of this node's replica, at a
+// revision that includes every Update committed before View was called,
+// on any node (see the package comment). Errors: fn's,
+// storage.ErrClosed, storage.ErrUnavailable, ctx's.
 func (b *Backend) View(ctx context.Context, fn func(storage.Reader) error) error {
 	if b.closed.Load() {
 		return storage.ErrClosed
 	}
 	octx, cancel := b.opCtx(ctx)
 	defer cancel()
-	s := &snapshot{b: b, ctx: octx}
-	if err := fn(s); err != nil {
-		if s.err != nil && errors.Is(err, s.err) {
-			return b.wrap(octx, s.err)
-		}
+	s, err := b.snapshot(octx)
+	if err != nil {
 		return err
 	}
-	return nil
+	return fn(s)
+}
+
+// snapshot is the replica once it has caught up with the fence read now.
+func (b *Backend) snapshot(ctx context.Context) (*snapshot, error) {
+	rev, err := b.fences.read(ctx)
+	if err != nil {
+		return nil, b.wrap(ctx, err)
+	}
+	tree, at, err := b.rep.at(ctx, rev)
+	if err != nil {
+		return nil, b.wrapWait(ctx, err)
+	}
+	return &snapshot{tree: tree, rev: at}, nil
+}
+
+// wrapWait classifies the error of a wait for the replica: the caller's
+// own context's end stays what it is.
+func (b *Backend) wrapWait(ctx context.Context, err error) error {
+	if b.closed.Load() {
+		return storage.ErrClosed
+	}
+	if errors.Is(err, storage.ErrUnavailable) && ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return ctx.Err()
+	}
+	return err
 }
 
 // Update runs fn in a transaction (see the package comment; fn may run
@@ -229,12 +267,6 @@ func (b *Backend) Revision(ctx context.Context) (int64, error) {
 	}
 	octx, cancel := b.opCtx(ctx)
 	defer cancel()
-	resp, err := b.cli.Get(octx, fenceKey)
-	if err != nil {
-		return 0, b.wrap(octx, err)
-	}
-	if len(resp.Kvs) == 0 {
-		return 0, nil
-	}
-	return resp.Kvs[0].ModRevision, nil
+	rev, err := b.fences.read(octx)
+	return rev, b.wrap(octx, err)
 }

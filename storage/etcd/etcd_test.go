@@ -34,6 +34,16 @@ func open(t *testing.T, cluster *etcdtest.Cluster, prefix string, mod func(*etcd
 	return b
 }
 
+func openB(b *testing.B, cluster *etcdtest.Cluster) *etcd.Backend {
+	be, err := etcd.Open(context.Background(), etcd.Config{Endpoints: cluster.Endpoints(), Prefix: "bench/",
+		MaxTxnOps: etcd.RecommendedMaxTxnOps, MaxRequestBytes: etcd.RecommendedMaxRequest})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { be.Close() })
+	return be
+}
+
 func TestConformance(t *testing.T) {
 	cluster := etcdtest.Start(t, etcdtest.Options{Args: recommended})
 	var n atomic.Int64

@@ -1,59 +1,28 @@
 package etcd
 
 import (
-	"context"
 	"errors"
 	"sort"
+	"strings"
 
 	"github.com/arcakv/arca/storage"
-	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	"github.com/google/btree"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
-// scanPage is how many keys one range request of a Scan returns.
-const scanPage = 512
-
-// snapshot reads the store at one revision: rev is 0 until the first read,
-// which is linearizable and fixes it; later reads ask for rev, from any
-// member that has applied it. reads holds the modification revision of
-// every key read (0: missing) and ranges the key ranges scanned (etcd
-// keys, prefix included), for an Update's commit condition. err is the
-// first error of the store, so that View and Update can tell it from fn's
-// own.
+// snapshot reads the replica at one revision (rev): a clone of its tree.
+// reads holds the modification revision of every key read (0: missing)
+// and ranges the key ranges scanned (etcd keys, prefix included), for an
+// Update's commit condition.
 type snapshot struct {
-	b      *Backend
-	ctx    context.Context
+	tree   *btree.BTreeG[item]
 	rev    int64
 	reads  map[string]int64
 	ranges []keyRange
-	err    error
 }
 
 // keyRange is [start, end) in etcd's keys.
 type keyRange struct{ start, end string }
-
-func (s *snapshot) fail(err error) error {
-	if s.err == nil {
-		s.err = err
-	}
-	return err
-}
-
-func (s *snapshot) get(ctx context.Context, key string, opts ...clientv3.OpOption) (*clientv3.GetResponse, error) {
-	if s.rev == 0 {
-		resp, err := s.b.cli.Get(ctx, key, opts...)
-		if err == nil {
-			s.rev = resp.Header.Revision
-		}
-		return resp, err
-	}
-	opts = append(opts, clientv3.WithRev(s.rev))
-	resp, err := s.b.cli.Get(ctx, key, append(opts, clientv3.WithSerializable())...)
-	if errors.Is(err, rpctypes.ErrFutureRev) { // that member has not applied rev yet
-		resp, err = s.b.cli.Get(ctx, key, opts...)
-	}
-	return resp, err
-}
 
 func (s *snapshot) read(key string, modRev int64) {
 	if s.reads == nil {
@@ -64,55 +33,38 @@ func (s *snapshot) read(key string, modRev int64) {
 
 // Get implements storage.Reader.
 func (s *snapshot) Get(key string) ([]byte, error) {
-	if s.err != nil {
-		return nil, s.err
-	}
-	resp, err := s.get(s.ctx, dataPrefix+key)
-	if err != nil {
-		return nil, s.fail(err)
-	}
-	if len(resp.Kvs) == 0 {
+	it, ok := s.tree.Get(item{key: key})
+	if !ok {
 		s.read(key, 0)
 		return nil, storage.ErrNotFound
 	}
-	s.read(key, resp.Kvs[0].ModRevision)
-	return resp.Kvs[0].Value, nil
+	s.read(key, it.mod)
+	return append([]byte(nil), it.value...), nil
 }
 
-// Scan implements storage.Reader, a page of keys at a time. It records
-// the keys it passed to fn and the range it covered: up to the key where
-// fn stopped, or to the end of the prefix.
+// Scan implements storage.Reader. It records the keys it passed to fn and
+// the range it covered: up to the key where fn stopped, or to the end of
+// the prefix.
 func (s *snapshot) Scan(prefix, after string, fn func(key string, value []byte) bool) error {
-	if s.err != nil {
-		return s.err
-	}
-	start := dataPrefix + prefix
+	start := prefix
 	if after != "" && after >= prefix {
-		start = dataPrefix + after + "\x00"
+		start = after + "\x00"
 	}
-	end := clientv3.GetPrefixRangeEnd(dataPrefix + prefix)
-	first := start
-	covered := end
-	defer func() { s.ranges = append(s.ranges, keyRange{first, covered}) }()
-	for {
-		resp, err := s.get(s.ctx, start, clientv3.WithRange(end), clientv3.WithLimit(scanPage),
-			clientv3.WithSort(clientv3.SortByKey, clientv3.SortAscend))
-		if err != nil {
-			return s.fail(err)
+	covered := clientv3.GetPrefixRangeEnd(dataPrefix + prefix)
+	visit := func(it item) bool {
+		if !strings.HasPrefix(it.key, prefix) {
+			return false
 		}
-		for _, kv := range resp.Kvs {
-			k := string(kv.Key[len(dataPrefix):])
-			s.read(k, kv.ModRevision)
-			if !fn(k, kv.Value) {
-				covered = string(kv.Key) + "\x00"
-				return nil
-			}
+		s.read(it.key, it.mod)
+		if !fn(it.key, it.value) {
+			covered = dataPrefix + it.key + "\x00"
+			return false
 		}
-		if !resp.More || len(resp.Kvs) == 0 {
-			return nil
-		}
-		start = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
+		return true
 	}
+	s.tree.AscendGreaterOrEqual(item{key: start}, visit)
+	s.ranges = append(s.ranges, keyRange{dataPrefix + start, covered})
+	return nil
 }
 
 // overlay is the writes of a transaction: a value, or nil for a delete.
