@@ -25,7 +25,8 @@ import (
 	"github.com/arcakv/arca/objects"
 	"github.com/arcakv/arca/pki"
 	"github.com/arcakv/arca/secrets"
-	"github.com/arcakv/arca/storage/bolt"
+	"github.com/arcakv/arca/storage"
+	"github.com/arcakv/arca/storage/etcd"
 	"github.com/arcakv/arca/vaults"
 )
 
@@ -39,7 +40,10 @@ const (
 	credentialsAAD  = "arca/dev-credentials/v1"
 )
 
-// Facts are the non-secret facts of a data directory.
+// Facts are the non-secret facts `arca env` needs, as DIR/deployment.json
+// holds them. The identities and the default vault are the deployment's,
+// the same on every node (the store holds them); DNSSuffix, Port and
+// ListenPort are the node's own.
 type Facts struct {
 	TenantID        string `json:"tenantId"`
 	DevClientID     string `json:"devClientId"`
@@ -47,10 +51,15 @@ type Facts struct {
 	DefaultVault    string `json:"defaultVault"`
 	SubscriptionID  string `json:"subscriptionId"`
 	DNSSuffix       string `json:"dnsSuffix"`
-	Port            int    `json:"port"`
+	Port            int    `json:"port"` // the port clients use (--public-port)
+	// ListenPort is the port `arca serve` listens on when clients use
+	// another (Port), so the local tools reach this node directly.
+	ListenPort int `json:"listenPort,omitempty"`
 }
 
-// Credentials are sealed under the root key.
+// Credentials are the development principal's secret and the managed
+// identity's header: in the store (sealed by the barrier) for every node,
+// and in DIR/credentials.sealed, sealed under the root key, for `arca env`.
 type Credentials struct {
 	ClientSecret   string `json:"clientSecret"`
 	IdentityHeader string `json:"identityHeader"`
@@ -88,6 +97,8 @@ func readRootKey(dir string) ([]byte, error) {
 	return k, nil
 }
 
+// ReadFacts reads dir's copy of the facts; the error wraps os.ErrNotExist
+// when the directory was never opened.
 func ReadFacts(dir string) (Facts, error) {
 	var d Facts
 	b, err := os.ReadFile(filepath.Join(dir, FactsFile))
@@ -127,7 +138,7 @@ func (a *App) SaveFacts() error {
 func Keyspace() (*keyspace.Registry, error) {
 	r := &keyspace.Registry{}
 	for _, c := range []keyspace.Claim{barrier.Keyspace(), objects.Keyspace(), vaults.Keyspace(), secrets.Keyspace(),
-		keys.Keyspace(), certificates.Keyspace(), identity.Keyspace(), management.Keyspace()} {
+		keys.Keyspace(), certificates.Keyspace(), identity.Keyspace(), management.Keyspace(), keyspaceClaim()} {
 		if err := r.Add(c); err != nil {
 			return nil, err
 		}
@@ -141,7 +152,13 @@ func Keyspace() (*keyspace.Registry, error) {
 type Options struct {
 	Clock        arca.Clock
 	DefaultVault string // the vault created on first start ("" for none)
-	// DNSSuffix and Port, when set, are recorded for `arca env`.
+	// Storage is the backend: StorageBolt (or "") keeps the store in
+	// DIR/arca.db; StorageEtcd keeps it in the etcd cluster Etcd
+	// describes, shared with the other nodes.
+	Storage string
+	Etcd    etcd.Config
+	// DNSSuffix and Port, when set, are recorded for `arca env` (Port is
+	// the port clients use).
 	DNSSuffix string
 	Port      int
 	// Authority is the token service's origin (the tokens' issuer).
@@ -153,46 +170,78 @@ type Options struct {
 	// refuses every release.
 	Release *attestation.Verifier
 	// Log receives the near-expiry notifications of rotation policies and
-	// certificate lifetime actions; nil drops them.
+	// certificate lifetime actions, and the etcd client's warnings; nil
+	// drops them.
 	Log *slog.Logger
 }
 
-// Open opens (and on first use initialises) the deployment in dir, with
-// every service configured from o before it is returned (nothing is set on
-// a service afterwards).
+// Open opens the deployment in dir, with every service configured from o
+// before it is returned (nothing is set on a service afterwards).
+//
+// On bolt, Open initialises a fresh data directory on first use (as Init
+// does). On etcd it never initialises: it returns an error wrapping
+// ErrNotInitialised when the cluster holds no deployment under the prefix
+// (run Init once, on one node), ErrNoRootKey when dir has no root key (copy
+// it from the node that ran Init), and the barrier's error when the root
+// key is not the cluster's; it refuses a dir holding a bolt store. Either
+// way it refreshes dir's local copies of the shared facts, the credentials
+// and the CA certificate, for `arca env`.
 func Open(ctx context.Context, dir string, o Options) (*App, error) {
-	clock, defaultVault := o.Clock, o.DefaultVault
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
-	}
-	keyPath := filepath.Join(dir, RootKeyFile)
-	if _, err := os.Stat(keyPath); errors.Is(err, os.ErrNotExist) {
-		k, err := barrier.NewRootKey()
+	return open(ctx, dir, o, false)
+}
+
+// Init initialises the deployment and returns it opened. On bolt it is
+// Open. On etcd it initialises the cluster, once: it writes dir's root key
+// if dir has none and creates the keyring, tenant, identities, CA,
+// subscription, default vault and shared facts in the store. Init refuses,
+// with an error wrapping ErrInitialised and without writing anything, when
+// the prefix holds anything already (a deployment, another init under way,
+// other keys); of two concurrent inits at most one succeeds. It refuses a
+// dir holding a bolt store too. An init that fails half-way deletes what
+// it wrote to the store.
+func Init(ctx context.Context, dir string, o Options) (*App, error) {
+	return open(ctx, dir, o, true)
+}
+
+func open(ctx context.Context, dir string, o Options, initialise bool) (*App, error) {
+	switch o.Storage {
+	case "", StorageBolt:
+		rootKey, db, err := openBolt(dir)
 		if err != nil {
 			return nil, err
 		}
-		if err := writeFileAtomic(keyPath, []byte(hex.EncodeToString(k)+"\n"), 0o600); err != nil {
+		a, err := wire(ctx, dir, o, rootKey, db)
+		if err != nil {
+			db.Close()
 			return nil, err
 		}
+		if err := a.init(ctx, o.DefaultVault, initOrMigrate); err != nil {
+			a.Close()
+			return nil, err
+		}
+		return a, nil
+	case StorageEtcd:
+		if initialise {
+			return initEtcd(ctx, dir, o)
+		}
+		return openEtcd(ctx, dir, o)
+	default:
+		return nil, fmt.Errorf("deployment: storage %q: want %s or %s", o.Storage, StorageBolt, StorageEtcd)
 	}
-	rootKey, err := readRootKey(dir)
+}
+
+// wire opens the barrier over inner and builds the services. On error the
+// caller closes inner.
+func wire(ctx context.Context, dir string, o Options, rootKey []byte, inner storage.Backend) (*App, error) {
+	store, err := barrier.Open(ctx, inner, rootKey, rand.Reader)
 	if err != nil {
-		return nil, err
-	}
-	db, err := bolt.Open(filepath.Join(dir, DBFile))
-	if err != nil {
-		return nil, err
-	}
-	store, err := barrier.Open(ctx, db, rootKey, rand.Reader)
-	if err != nil {
-		db.Close()
 		return nil, err
 	}
 	space, err := Keyspace()
 	if err != nil {
-		store.Close()
 		return nil, err
 	}
+	clock := o.Clock
 	a := &App{Dir: dir, RootKey: rootKey, Store: store, Clock: clock, Keyspace: space, opts: o}
 	a.Vaults = vaults.New(store, clock, space.PurgeVault)
 	a.Secrets = secrets.New(store, store, clock, rand.Reader)
@@ -209,21 +258,53 @@ func Open(ctx context.Context, dir string, o Options) (*App, error) {
 	}
 	a.Directory = &identity.Directory{Store: store, Clock: clock, Rand: rand.Reader}
 	a.Management = &management.Service{Store: store, Clock: clock, Rand: rand.Reader, ResourceExists: a.vaultScopeExists}
-	if err := a.init(ctx, defaultVault); err != nil {
-		store.Close()
-		return nil, err
-	}
 	return a, nil
 }
 
-// init creates what a fresh data directory lacks: tenant, development
-// service principal, managed identity, token signing key, CA, default vault.
-func (a *App) init(ctx context.Context, defaultVault string) error {
-	d, err := ReadFacts(a.Dir)
+// initMode says what init may create.
+type initMode int
+
+const (
+	// openExisting: the store must hold the shared facts (etcd's Open).
+	openExisting initMode = iota
+	// initOrMigrate: create what is missing; a directory from before the
+	// store held the shared facts has them in its files (bolt).
+	initOrMigrate
+	// initFresh: create everything; dir's files describe no part of this
+	// store (etcd's Init). The init marker goes with the facts' write.
+	initFresh
+)
+
+// init loads the shared facts, creates what the store lacks (tenant,
+// development service principal, managed identity, token signing key, CA,
+// default vault) as mode allows, stores the shared facts and writes dir's
+// copies of them.
+func (a *App) init(ctx context.Context, defaultVault string, mode initMode) error {
+	local, err := ReadFacts(a.Dir)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	a.Facts = d
+	sf, found, err := a.loadShared(ctx)
+	if err != nil {
+		return err
+	}
+	switch {
+	case found:
+	case mode == openExisting:
+		return fmt.Errorf("%w: the store holds no deployment facts", ErrNotInitialised)
+	case mode == initOrMigrate:
+		// A directory from before the store held the shared facts: adopt
+		// its files' if they describe this store (its tenant).
+		if t, err := a.Directory.Tenant(ctx); err == nil && local.TenantID != "" && t.ID == local.TenantID {
+			sf = shared(local, Credentials{})
+			if c, err := ReadCredentials(a.Dir); err == nil {
+				sf.Credentials = *c
+			}
+		}
+	}
+	creds := sf.Credentials
+	a.Facts = Facts{DNSSuffix: local.DNSSuffix, Port: local.Port, ListenPort: local.ListenPort}
+	sf.apply(&a.Facts)
 	if a.opts.DNSSuffix != "" {
 		a.Facts.DNSSuffix, a.Facts.Port = a.opts.DNSSuffix, a.opts.Port
 	}
@@ -253,7 +334,6 @@ func (a *App) init(ctx context.Context, defaultVault string) error {
 		return err
 	}
 	if a.Facts.DevClientID == "" {
-		var creds Credentials
 		sp, secret, err := a.Directory.CreateServicePrincipal(ctx, "arca-dev", true, nil)
 		if err != nil {
 			return err
@@ -263,14 +343,6 @@ func (a *App) init(ctx context.Context, defaultVault string) error {
 			return err
 		}
 		creds.ClientSecret, creds.IdentityHeader = secret, header
-		plain, _ := json.Marshal(creds)
-		sealed, err := barrier.SealWithRootKey(a.RootKey, []byte(credentialsAAD), plain)
-		if err != nil {
-			return err
-		}
-		if err := writeFileAtomic(filepath.Join(a.Dir, CredentialsFile), sealed, 0o600); err != nil {
-			return err
-		}
 		a.Facts.DevClientID, a.Facts.ManagedClientID = sp.AppID, mi.AppID
 	}
 	if a.Facts.SubscriptionID == "" {
@@ -295,6 +367,18 @@ func (a *App) init(ctx context.Context, defaultVault string) error {
 		a.Facts.DefaultVault = strings.ToLower(defaultVault)
 	}
 	if err := a.placeVaults(ctx); err != nil {
+		return err
+	}
+	if now := shared(a.Facts, creds); !found || now != sf {
+		var del []string
+		if mode == initFresh {
+			del = append(del, initKey)
+		}
+		if err := a.saveShared(ctx, now, del...); err != nil {
+			return err
+		}
+	}
+	if err := a.writeCredentials(creds); err != nil {
 		return err
 	}
 	return a.SaveFacts()
@@ -406,6 +490,9 @@ func (a *App) RotateDue(ctx context.Context) (int, error) { return a.Keys.Rotate
 // RenewDue runs the certificate lifetime actions that are due.
 func (a *App) RenewDue(ctx context.Context) (int, error) { return a.Certs.RenewDue(ctx, a.Vaults) }
 
+// ReadCredentials opens dir's copy of the development credentials with
+// dir's root key. Errors: a missing file (os.ErrNotExist), a root key that
+// is not the one that sealed it (barrier.ErrTampered).
 func ReadCredentials(dir string) (*Credentials, error) {
 	k, err := readRootKey(dir)
 	if err != nil {

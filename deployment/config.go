@@ -11,13 +11,23 @@ import (
 	"time"
 
 	"github.com/arcakv/arca"
+	"github.com/arcakv/arca/storage/etcd"
 )
 
 // Config configures a running deployment (the flags of `arca serve`). The
 // zero values of PurgeInterval, BodyTimeout and Clock mean their defaults.
 type Config struct {
-	Data          string
-	Port          int
+	Data string
+	// Storage is the backend: StorageBolt (or "") keeps the store in
+	// Data/arca.db; StorageEtcd in the etcd cluster Etcd describes, shared
+	// with the other nodes (Etcd is ignored otherwise).
+	Storage string
+	Etcd    etcd.Config
+	Port    int // the port listened on (0: any free port)
+	// PublicPort is the port clients use, written into vault URLs, the
+	// token issuer and `arca env`: a TCP load balancer's port when the
+	// nodes sit behind one. 0 means the port listened on.
+	PublicPort    int
 	Listen        []string
 	DNSSuffix     string
 	DefaultVault  string
@@ -39,7 +49,9 @@ type Config struct {
 }
 
 // Validate reports every problem with c at once: the DNS suffix needs two
-// labels, the port must be 0..65535, listen addresses must be IP addresses,
+// labels, the ports must be 0..65535, the storage must be bolt or etcd (and
+// for etcd, the etcd settings valid as etcd.Config.Validate says), listen
+// addresses must be IP addresses,
 // --tls-cert and --tls-key go together, the log level must be one slog
 // knows, durations and limits must not be negative, attestation
 // authorities are URL=JWKS-FILE, and the data directory must be given.
@@ -54,6 +66,12 @@ func (o Config) Validate() error {
 	}
 	if o.Port < 0 || o.Port > 65535 {
 		bad("--port %d: not a TCP port", o.Port)
+	}
+	if o.PublicPort < 0 || o.PublicPort > 65535 {
+		bad("--public-port %d: not a TCP port", o.PublicPort)
+	}
+	if err := CheckStorage(o.Storage, o.Etcd); err != nil {
+		errs = append(errs, err)
 	}
 	if len(o.Listen) == 0 {
 		bad("--listen: at least one address is required")

@@ -89,7 +89,7 @@ func TestKeyspaceHasEveryOwner(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(r.Owners()) != 8 {
+	if len(r.Owners()) != 9 {
 		t.Fatalf("owners: %v", r.Owners())
 	}
 }

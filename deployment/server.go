@@ -29,15 +29,16 @@ import (
 	"github.com/go-jose/go-jose/v4"
 )
 
-// Running is a started deployment: its App, its port and the HTTP handler.
+// Running is a started deployment: its App, its ports and the HTTP handler.
 type Running struct {
-	App     *App
-	Port    int
-	Handler *rest.Server
-	servers []*http.Server
-	audit   *audit.Logger
-	cancel  context.CancelFunc
-	done    chan struct{}
+	App        *App
+	Port       int // the port listened on
+	PublicPort int // the port clients use (Config.PublicPort, or Port)
+	Handler    *rest.Server
+	servers    []*http.Server
+	audit      *audit.Logger
+	cancel     context.CancelFunc
+	done       chan struct{}
 }
 
 func listenAll(addrs []string, port int) ([]net.Listener, int, error) {
@@ -61,9 +62,13 @@ func listenAll(addrs []string, port int) ([]net.Listener, int, error) {
 	return lns, port, nil
 }
 
-// Start validates c, opens (initialising on first start) the data
-// directory c.Data and serves it until Close. Errors: an invalid Config, a
-// port that cannot be listened on, a data directory that cannot be opened.
+// Start validates c, opens the deployment (as Open does: a bolt data
+// directory is initialised on first start, an etcd cluster never is) and
+// serves it until Close. It listens on c.Port but writes c.PublicPort into
+// vault URLs, the token issuer and the audiences it accepts, so nodes behind
+// one load balancer issue tokens every node accepts. Errors: an invalid
+// Config, a port that cannot be listened on, a deployment that cannot be
+// opened (Open's errors: ErrNotInitialised, ErrNoRootKey, a wrong root key).
 func Start(ctx context.Context, o Config) (*Running, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
@@ -74,7 +79,11 @@ func Start(ctx context.Context, o Config) (*Running, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := rest.Config{DNSSuffix: o.DNSSuffix, Port: port, IMDS: o.IMDS}
+	public := o.PublicPort
+	if public == 0 {
+		public = port
+	}
+	cfg := rest.Config{DNSSuffix: o.DNSSuffix, Port: public, IMDS: o.IMDS}
 	cfg.AuthorityURL = "https://localhost" + cfg.PortSuffix()
 	closeAll := func() {
 		for _, l := range lns {
@@ -86,11 +95,15 @@ func Start(ctx context.Context, o Config) (*Running, error) {
 		closeAll()
 		return nil, err
 	}
-	app, err := Open(ctx, o.Data, Options{Clock: o.Clock, DefaultVault: o.DefaultVault, DNSSuffix: o.DNSSuffix, Port: port,
-		Authority: cfg.AuthorityURL, VaultURL: cfg.VaultURL, Release: release, Log: log})
+	app, err := Open(ctx, o.Data, Options{Clock: o.Clock, DefaultVault: o.DefaultVault, Storage: o.Storage, Etcd: o.Etcd,
+		DNSSuffix: o.DNSSuffix, Port: public, Authority: cfg.AuthorityURL, VaultURL: cfg.VaultURL, Release: release, Log: log})
 	if err != nil {
 		closeAll()
 		return nil, err
+	}
+	app.Facts.ListenPort = 0
+	if port != public {
+		app.Facts.ListenPort = port
 	}
 	if err := app.SaveFacts(); err != nil {
 		app.Close()
@@ -120,7 +133,7 @@ func Start(ctx context.Context, o Config) (*Running, error) {
 	}
 	tlsCfg := rest.TLSConfig(*cert)
 	runCtx, cancel := context.WithCancel(context.Background())
-	r := &Running{App: app, Port: port, Handler: h, cancel: cancel, done: make(chan struct{}), audit: auditLog}
+	r := &Running{App: app, Port: port, PublicPort: public, Handler: h, cancel: cancel, done: make(chan struct{}), audit: auditLog}
 	limits := o.connLimits()
 	for _, ln := range lns {
 		// ReadTimeout bounds the headers and body together, WriteTimeout the
@@ -147,6 +160,7 @@ func Start(ctx context.Context, o Config) (*Running, error) {
 		{Name: "purge soft-deleted objects past retention", Run: app.PurgeExpired},
 		{Name: "rotate keys per their rotation policy", Run: app.RotateDue},
 		{Name: "renew certificates per their lifetime actions", Run: app.RenewDue},
+		{Name: "remove expired sign-in codes", Run: h.Identity.PurgeExpiredSignIns},
 	}}
 	var bg sync.WaitGroup
 	bg.Add(1)

@@ -22,6 +22,10 @@ import (
 // budget) and gives it back when the credential was right (Refund): only
 // failures are charged. While a key's bucket is empty its attempts are
 // refused before any check, so guesses cost no hashing.
+//
+// The buckets are kept in memory, per node: when several Arca nodes share
+// one store, each has its own, so N nodes admit up to N times as many
+// guesses overall.
 type Throttle struct {
 	Clock   arca.Clock
 	Burst   float64       // attempts allowed at once per key

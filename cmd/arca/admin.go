@@ -17,16 +17,21 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// Administrative commands open the data directory directly, so they run
-// while `arca serve` is stopped (bbolt holds an exclusive lock); the
-// management plane will make them online.
+// Administrative commands open the deployment directly. On bolt they run
+// while `arca serve` is stopped (bbolt holds an exclusive lock); on etcd
+// they run beside the serving nodes, which learn of their writes by
+// watching the store. They never initialise an etcd cluster (`arca init
+// --storage etcd` does, once).
 
-func withApp(cmd *cobra.Command, data string, fn func(ctx context.Context, a *deployment.App) error) error {
+func withApp(cmd *cobra.Command, st *store, fn func(ctx context.Context, a *deployment.App) error) error {
 	ctx := cmd.Context()
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	a, err := deployment.Open(ctx, data, deployment.Options{Clock: arca.SystemClock{}})
+	if err := st.check(); err != nil {
+		return err
+	}
+	a, err := deployment.Open(ctx, st.data, st.options(deployment.Options{Clock: arca.SystemClock{}}))
 	if err != nil {
 		return err
 	}
@@ -35,42 +40,51 @@ func withApp(cmd *cobra.Command, data string, fn func(ctx context.Context, a *de
 }
 
 func newInitCmd() *cobra.Command {
-	var data, vault string
+	var st store
+	var vault string
 	cmd := &cobra.Command{
 		Use:   "init",
-		Short: "Initialise a data directory: root key, tenant, CA, development identity, default vault",
+		Short: "Initialise a deployment: root key, tenant, CA, development identity, default vault (an etcd cluster: once, on one node)",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withAppVault(cmd, data, vault, func(_ context.Context, a *deployment.App) error {
-				fmt.Fprintf(cmd.OutOrStdout(), "Initialised %s: tenant %s, default vault %s\n", data, a.Facts.TenantID, a.Facts.DefaultVault)
+			ctx := cmd.Context()
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			if err := st.check(); err != nil {
+				return err
+			}
+			a, err := deployment.Init(ctx, st.data, st.options(deployment.Options{Clock: arca.SystemClock{}, DefaultVault: vault}))
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			out := cmd.OutOrStdout()
+			if !st.shared() {
+				fmt.Fprintf(out, "Initialised %s: tenant %s, default vault %s\n", st.data, a.Facts.TenantID, a.Facts.DefaultVault)
 				return nil
-			})
+			}
+			fmt.Fprintf(out, "Initialised etcd %s (prefix %s): tenant %s, default vault %s\n"+
+				"Copy %s to the data directory of every node, then start each with `arca serve --storage etcd`.\n",
+				strings.Join(st.etcd.Endpoints, ","), st.etcd.Prefix, a.Facts.TenantID, a.Facts.DefaultVault,
+				filepath.Join(st.data, deployment.RootKeyFile))
+			return nil
 		},
 	}
-	cmd.Flags().StringVar(&data, "data", "./arca-data", "data directory")
+	st.register(cmd.Flags())
 	cmd.Flags().StringVar(&vault, "default-vault", "arca", "name of the default vault")
 	return cmd
 }
 
-func withAppVault(cmd *cobra.Command, data, vault string, fn func(ctx context.Context, a *deployment.App) error) error {
-	ctx := context.Background()
-	a, err := deployment.Open(ctx, data, deployment.Options{Clock: arca.SystemClock{}, DefaultVault: vault})
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	return fn(ctx, a)
-}
-
 func newCACmd() *cobra.Command {
 	ca := &cobra.Command{Use: "ca", Short: "The deployment's certificate authority"}
-	var data string
+	var st store
 	export := &cobra.Command{
 		Use:   "export",
 		Short: "Print the CA certificate (PEM) that clients must trust",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			b, err := os.ReadFile(filepath.Join(data, deployment.CAFile))
+			b, err := os.ReadFile(filepath.Join(st.data, deployment.CAFile))
 			if errors.Is(err, os.ErrNotExist) {
-				return withApp(cmd, data, func(_ context.Context, a *deployment.App) error {
+				return withApp(cmd, &st, func(_ context.Context, a *deployment.App) error {
 					_, err := cmd.OutOrStdout().Write(a.CA.PEM())
 					return err
 				})
@@ -82,14 +96,15 @@ func newCACmd() *cobra.Command {
 			return err
 		},
 	}
-	export.Flags().StringVar(&data, "data", "./arca-data", "data directory")
+	st.register(export.Flags())
 	ca.AddCommand(export)
 	return ca
 }
 
 func newVaultCmd() *cobra.Command {
 	v := &cobra.Command{Use: "vault", Short: "Manage vaults (create goes through the Resource Manager while `arca serve` runs)"}
-	var data, sku string
+	var st store
+	var sku string
 	var retention int
 	var purgeProtection bool
 	create := &cobra.Command{
@@ -100,19 +115,19 @@ func newVaultCmd() *cobra.Command {
 			if sku != "standard" && sku != "premium" {
 				return fmt.Errorf("--sku must be standard or premium")
 			}
-			if serving(data) {
+			if !st.shared() && serving(st.data) {
 				// `arca serve` holds the store: go through its Resource Manager.
-				c, err := newARMClient(data)
+				c, err := newARMClient(st.data)
 				if err != nil {
 					return err
 				}
-				if err := c.createVault(data, args[0], sku, retention, purgeProtection); err != nil {
+				if err := c.createVault(st.data, args[0], sku, retention, purgeProtection); err != nil {
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "Created vault %s\n", strings.ToLower(args[0]))
 				return nil
 			}
-			return withApp(cmd, data, func(ctx context.Context, a *deployment.App) error {
+			return withApp(cmd, &st, func(ctx context.Context, a *deployment.App) error {
 				v := a.NewVault(args[0], sku)
 				v.RetentionDays, v.PurgeProtection = retention, purgeProtection
 				err := a.Vaults.CreateVault(ctx, v)
@@ -124,7 +139,7 @@ func newVaultCmd() *cobra.Command {
 			})
 		},
 	}
-	create.Flags().StringVar(&data, "data", "./arca-data", "data directory")
+	st.register(create.Flags())
 	create.Flags().StringVar(&sku, "sku", "standard", "standard or premium")
 	create.Flags().IntVar(&retention, "retention-days", arca.DefaultRetentionDays, "soft-delete retention (7-90 days)")
 	create.Flags().BoolVar(&purgeProtection, "purge-protection", false, "refuse purges during the retention period")
@@ -132,7 +147,7 @@ func newVaultCmd() *cobra.Command {
 		Use:   "list",
 		Short: "List vaults",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withApp(cmd, data, func(ctx context.Context, a *deployment.App) error {
+			return withApp(cmd, &st, func(ctx context.Context, a *deployment.App) error {
 				vs, err := a.Vaults.ListVaults(ctx)
 				if err != nil {
 					return err
@@ -146,14 +161,15 @@ func newVaultCmd() *cobra.Command {
 			})
 		},
 	}
-	list.Flags().StringVar(&data, "data", "./arca-data", "data directory")
+	st.register(list.Flags())
 	v.AddCommand(create, list)
 	return v
 }
 
 func newSPCmd() *cobra.Command {
-	sp := &cobra.Command{Use: "sp", Short: "Manage service principals (offline: stop `arca serve` first)"}
-	var data, name string
+	sp := &cobra.Command{Use: "sp", Short: "Manage service principals (offline; on bolt stop `arca serve` first)"}
+	var st store
+	var name string
 	var certFiles []string
 	var noSecret bool
 	create := &cobra.Command{
@@ -176,7 +192,7 @@ func newSPCmd() *cobra.Command {
 			if len(ders) != len(certFiles) {
 				return errors.New("--cert: every file must hold a PEM CERTIFICATE")
 			}
-			return withApp(cmd, data, func(ctx context.Context, a *deployment.App) error {
+			return withApp(cmd, &st, func(ctx context.Context, a *deployment.App) error {
 				p, secret, err := a.Directory.CreateServicePrincipal(ctx, name, !noSecret, ders)
 				if err != nil {
 					return err
@@ -193,7 +209,7 @@ func newSPCmd() *cobra.Command {
 			})
 		},
 	}
-	create.Flags().StringVar(&data, "data", "./arca-data", "data directory")
+	st.register(create.Flags())
 	create.Flags().StringVar(&name, "name", "app", "display name")
 	create.Flags().StringSliceVar(&certFiles, "cert", nil, "PEM certificate allowed to sign client assertions (repeatable)")
 	create.Flags().BoolVar(&noSecret, "no-secret", false, "do not create a client secret")
@@ -201,7 +217,7 @@ func newSPCmd() *cobra.Command {
 		Use:   "list",
 		Short: "List service principals",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withApp(cmd, data, func(ctx context.Context, a *deployment.App) error {
+			return withApp(cmd, &st, func(ctx context.Context, a *deployment.App) error {
 				sps, err := a.Directory.ServicePrincipals(ctx)
 				if err != nil {
 					return err
@@ -219,13 +235,13 @@ func newSPCmd() *cobra.Command {
 			})
 		},
 	}
-	list.Flags().StringVar(&data, "data", "./arca-data", "data directory")
+	st.register(list.Flags())
 	del := &cobra.Command{
 		Use:   "delete CLIENT-ID",
 		Short: "Delete a service principal",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withApp(cmd, data, func(ctx context.Context, a *deployment.App) error {
+			return withApp(cmd, &st, func(ctx context.Context, a *deployment.App) error {
 				err := a.Directory.DeleteServicePrincipal(ctx, args[0])
 				if errors.Is(err, storage.ErrNotFound) {
 					return fmt.Errorf("no service principal with client id %s", args[0])
@@ -234,7 +250,7 @@ func newSPCmd() *cobra.Command {
 			})
 		},
 	}
-	del.Flags().StringVar(&data, "data", "./arca-data", "data directory")
+	st.register(del.Flags())
 	sp.AddCommand(create, list, del)
 	return sp
 }

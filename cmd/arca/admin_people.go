@@ -14,11 +14,12 @@ import (
 )
 
 // Offline administration of users, subscriptions and role assignments
-// (stop `arca serve` first; online, use the management plane).
+// (on bolt, stop `arca serve` first; online, use the management plane).
 
 func newUserCmd() *cobra.Command {
-	u := &cobra.Command{Use: "user", Short: "Manage users who sign in with a password (offline: stop `arca serve` first)"}
-	var data, upn, password, name string
+	u := &cobra.Command{Use: "user", Short: "Manage users who sign in with a password (offline; on bolt stop `arca serve` first)"}
+	var st store
+	var upn, password, name string
 	create := &cobra.Command{
 		Use:   "create",
 		Short: "Create a user; the first user becomes Owner of the default subscription",
@@ -29,7 +30,7 @@ func newUserCmd() *cobra.Command {
 			if upn == "" || password == "" {
 				return errors.New("--upn and --password (or ARCA_USER_PASSWORD) are required")
 			}
-			return withApp(cmd, data, func(ctx context.Context, a *deployment.App) error {
+			return withApp(cmd, &st, func(ctx context.Context, a *deployment.App) error {
 				before, err := a.Directory.Users(ctx)
 				if err != nil {
 					return err
@@ -50,7 +51,7 @@ func newUserCmd() *cobra.Command {
 			})
 		},
 	}
-	create.Flags().StringVar(&data, "data", "./arca-data", "data directory")
+	st.register(create.Flags())
 	create.Flags().StringVar(&upn, "upn", "", "user principal name, e.g. alice@arca.local")
 	create.Flags().StringVar(&password, "password", "", "password (at least 8 characters); or ARCA_USER_PASSWORD")
 	create.Flags().StringVar(&name, "display-name", "", "display name")
@@ -58,7 +59,7 @@ func newUserCmd() *cobra.Command {
 		Use:   "list",
 		Short: "List users",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withApp(cmd, data, func(ctx context.Context, a *deployment.App) error {
+			return withApp(cmd, &st, func(ctx context.Context, a *deployment.App) error {
 				us, err := a.Directory.Users(ctx)
 				if err != nil {
 					return err
@@ -72,29 +73,30 @@ func newUserCmd() *cobra.Command {
 			})
 		},
 	}
-	list.Flags().StringVar(&data, "data", "./arca-data", "data directory")
+	st.register(list.Flags())
 	del := &cobra.Command{
 		Use:   "delete UPN",
 		Short: "Delete a user and its sessions",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withApp(cmd, data, func(ctx context.Context, a *deployment.App) error { return a.Directory.DeleteUser(ctx, args[0]) })
+			return withApp(cmd, &st, func(ctx context.Context, a *deployment.App) error { return a.Directory.DeleteUser(ctx, args[0]) })
 		},
 	}
-	del.Flags().StringVar(&data, "data", "./arca-data", "data directory")
+	st.register(del.Flags())
 	u.AddCommand(create, list, del)
 	return u
 }
 
 func newSubscriptionCmd() *cobra.Command {
-	s := &cobra.Command{Use: "subscription", Short: "Manage subscriptions (offline: stop `arca serve` first)"}
-	var data, name string
+	s := &cobra.Command{Use: "subscription", Short: "Manage subscriptions (offline; on bolt stop `arca serve` first)"}
+	var st store
+	var name string
 	var owners []string
 	create := &cobra.Command{
 		Use:   "create",
 		Short: "Create a subscription; the development identity and the first user (or --owner) become Owner",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withApp(cmd, data, func(ctx context.Context, a *deployment.App) error {
+			return withApp(cmd, &st, func(ctx context.Context, a *deployment.App) error {
 				os := owners
 				if len(os) == 0 {
 					os = append(os, a.DevObjectID(ctx))
@@ -117,14 +119,14 @@ func newSubscriptionCmd() *cobra.Command {
 			})
 		},
 	}
-	create.Flags().StringVar(&data, "data", "./arca-data", "data directory")
+	st.register(create.Flags())
 	create.Flags().StringVar(&name, "name", "Arca", "display name")
 	create.Flags().StringSliceVar(&owners, "owner", nil, "object id of an Owner (repeatable)")
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List subscriptions",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withApp(cmd, data, func(ctx context.Context, a *deployment.App) error {
+			return withApp(cmd, &st, func(ctx context.Context, a *deployment.App) error {
 				subs, err := a.Management.Subscriptions(ctx)
 				if err != nil {
 					return err
@@ -138,14 +140,15 @@ func newSubscriptionCmd() *cobra.Command {
 			})
 		},
 	}
-	list.Flags().StringVar(&data, "data", "./arca-data", "data directory")
+	st.register(list.Flags())
 	s.AddCommand(create, list)
 	return s
 }
 
 func newRoleCmd() *cobra.Command {
-	r := &cobra.Command{Use: "role", Short: "Management-plane role assignments (offline: stop `arca serve` first)"}
-	var data, principal, role, scope string
+	r := &cobra.Command{Use: "role", Short: "Management-plane role assignments (offline; on bolt stop `arca serve` first)"}
+	var st store
+	var principal, role, scope string
 	assign := &cobra.Command{
 		Use:   "assign",
 		Short: "Assign a built-in role (Owner, Contributor, Reader, Key Vault Contributor) at a scope",
@@ -160,7 +163,7 @@ func newRoleCmd() *cobra.Command {
 			if def == nil {
 				return fmt.Errorf("--role %q: not a built-in role", role)
 			}
-			return withApp(cmd, data, func(ctx context.Context, a *deployment.App) error {
+			return withApp(cmd, &st, func(ctx context.Context, a *deployment.App) error {
 				if scope == "" {
 					scope = "/subscriptions/" + a.Facts.SubscriptionID
 				}
@@ -180,7 +183,7 @@ func newRoleCmd() *cobra.Command {
 			})
 		},
 	}
-	assign.Flags().StringVar(&data, "data", "./arca-data", "data directory")
+	st.register(assign.Flags())
 	assign.Flags().StringVar(&principal, "principal", "", "object id, client id or user principal name")
 	assign.Flags().StringVar(&role, "role", "Contributor", "role name or id")
 	assign.Flags().StringVar(&scope, "scope", "", "scope (default: the default subscription)")
@@ -188,7 +191,7 @@ func newRoleCmd() *cobra.Command {
 		Use:   "list",
 		Short: "List role assignments",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withApp(cmd, data, func(ctx context.Context, a *deployment.App) error {
+			return withApp(cmd, &st, func(ctx context.Context, a *deployment.App) error {
 				ras, err := a.Management.RoleAssignments(ctx)
 				if err != nil {
 					return err
@@ -206,7 +209,7 @@ func newRoleCmd() *cobra.Command {
 			})
 		},
 	}
-	list.Flags().StringVar(&data, "data", "./arca-data", "data directory")
+	st.register(list.Flags())
 	r.AddCommand(assign, list)
 	return r
 }

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -49,8 +51,18 @@ func newARMClient(data string) (*armClient, error) {
 	if d.Port != 443 && d.Port != 0 {
 		port = ":" + strconv.Itoa(d.Port)
 	}
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}
+	if d.ListenPort != 0 {
+		// Clients use another port (a load balancer's): the URLs carry
+		// it, but this node is reached where it listens.
+		direct := net.JoinHostPort("localhost", strconv.Itoa(d.ListenPort))
+		dialer := &net.Dialer{Timeout: 10 * time.Second}
+		tr.DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return dialer.DialContext(ctx, network, direct)
+		}
+	}
 	c := &armClient{base: "https://localhost" + port, port: port, sub: d.SubscriptionID,
-		http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}}
+		http: &http.Client{Timeout: 30 * time.Second, Transport: tr}}
 	for _, t := range []struct {
 		dst      *string
 		resource string

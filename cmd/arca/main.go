@@ -7,8 +7,10 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"strconv"
@@ -53,8 +55,14 @@ func applyEnvAndConfig(cmd *cobra.Command, configFile string) error {
 		if err != nil {
 			return err
 		}
-		if err := json.Unmarshal(b, &conf); err != nil {
+		// Numbers stay as written: a float64 would print 8388608 as 8.388608e+06.
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.UseNumber()
+		if err := dec.Decode(&conf); err != nil {
 			return fmt.Errorf("config %s: %w", configFile, err)
+		}
+		if _, err := dec.Token(); err != io.EOF {
+			return fmt.Errorf("config %s: data after the JSON object", configFile)
 		}
 		if err := checkConfigKeys(cmd.Root(), conf); err != nil {
 			return fmt.Errorf("config %s: %w", configFile, err)

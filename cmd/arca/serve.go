@@ -10,13 +10,14 @@ import (
 
 	"github.com/arcakv/arca/deployment"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 func newServeCmd() *cobra.Command {
 	o := deployment.Config{}
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Start Arca (initialises the data directory on first start)",
+		Short: "Start Arca (on bolt, initialises the data directory on first start; on etcd, run `arca init --storage etcd` once first)",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
@@ -29,15 +30,21 @@ func newServeCmd() *cobra.Command {
 				r.Close()
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Arca is listening on %s, port %d. Default vault: %s\n\nPoint the Azure SDKs and DefaultAzureCredential at it with:\n\n%s\n",
-				strings.Join(o.Listen, ", "), r.Port, r.Handler.Config.VaultURL(r.App.Facts.DefaultVault), env)
+			fmt.Fprintf(cmd.OutOrStdout(), "Arca is listening on %s, port %d%s. Default vault: %s\n\nPoint the Azure SDKs and DefaultAzureCredential at it with:\n\n%s\n",
+				strings.Join(o.Listen, ", "), r.Port, publicNote(r), r.Handler.Config.VaultURL(r.App.Facts.DefaultVault), env)
 			<-ctx.Done()
 			return r.Close()
 		},
 	}
-	f := cmd.Flags()
+	serveFlags(cmd.Flags(), &o)
+	return cmd
+}
+
+// serveFlags registers the flags of `arca serve` into o.
+func serveFlags(f *pflag.FlagSet, o *deployment.Config) {
 	f.StringVar(&o.Data, "data", "./arca-data", "data directory")
 	f.IntVar(&o.Port, "port", 8443, "HTTPS port (443 writes vault URLs without a port)")
+	f.IntVar(&o.PublicPort, "public-port", 0, "port clients use, written into vault URLs, the token issuer and `arca env`: a TCP load balancer's port in front of the nodes (default: --port)")
 	f.StringSliceVar(&o.Listen, "listen", []string{"127.0.0.1", "::1"}, "addresses to listen on")
 	f.StringVar(&o.DNSSuffix, "dns-suffix", "vault.localhost", "vault DNS suffix: vaults are https://NAME.<suffix>")
 	f.StringVar(&o.DefaultVault, "default-vault", "arca", "name of the (premium) vault created on first start")
@@ -53,6 +60,14 @@ func newServeCmd() *cobra.Command {
 	f.StringSliceVar(&o.AttestAuth, "attestation-authority", nil, "trusted attestation authority for key release, as URL=JWKS-FILE (repeatable)")
 	f.DurationVar(&o.BodyTimeout, "request-timeout", 30*time.Second, "the most a request's headers and body may take to arrive; a stalled client is disconnected")
 	f.IntVar(&o.MaxConnsPerIP, "max-conns-per-ip", 256, "open connections one remote address may hold (0: no limit); more are closed on accept")
+	addStorageFlags(f, &o.Storage, &o.Etcd)
 	f.DurationVar(&o.PurgeInterval, "purge-interval", time.Minute, "how often soft-deleted objects past retention are purged")
-	return cmd
+}
+
+// publicNote mentions the public port when clients use another one.
+func publicNote(r *deployment.Running) string {
+	if r.PublicPort == r.Port {
+		return ""
+	}
+	return fmt.Sprintf(" (clients use port %d)", r.PublicPort)
 }
