@@ -194,6 +194,8 @@ func unavailable(err error) error {
 	case errors.Is(err, rpctypes.ErrTooManyOps), errors.Is(err, rpctypes.ErrRequestTooLarge),
 		status.Code(err) == codes.ResourceExhausted:
 		return fmt.Errorf("etcd: %v: %w", err, storage.ErrTooLarge)
+	case errors.Is(err, rpctypes.ErrNoSpace):
+		return fmt.Errorf("etcd: %v (the cluster reached its --quota-backend-bytes: compact, defragment and disarm the alarm): %w", err, storage.ErrUnavailable)
 	case errors.Is(err, rpctypes.ErrNoLeader), errors.Is(err, rpctypes.ErrLeaderChanged), errors.Is(err, rpctypes.ErrTimeout),
 		errors.Is(err, rpctypes.ErrTimeoutDueToLeaderFail), errors.Is(err, rpctypes.ErrStopped), errors.Is(err, rpctypes.ErrNotCapable),
 		errors.Is(err, context.DeadlineExceeded),

@@ -60,3 +60,29 @@ func TestMemberLoss(t *testing.T) {
 		t.Errorf("%d keys stored, %d acknowledged", len(got), len(acked))
 	}
 }
+
+// TestQuotaExceeded: a cluster out of space (its --quota-backend-bytes)
+// refuses writes with storage.ErrUnavailable, changes nothing, and keeps
+// serving reads of what is stored.
+func TestQuotaExceeded(t *testing.T) {
+	cluster := etcdtest.Start(t, etcdtest.Options{Args: append([]string{"--quota-backend-bytes=16777216"}, recommended...)})
+	b := open(t, cluster, "quota/", nil)
+	ctx := context.Background()
+	put(t, b, "first", "kept")
+	var err error
+	for i := 0; i < 200 && err == nil; i++ {
+		err = b.Update(ctx, func(tx storage.Tx) error { return tx.Put(fmt.Sprintf("big/%d", i), make([]byte, 1<<20)) })
+	}
+	if !errors.Is(err, storage.ErrUnavailable) {
+		t.Fatalf("writing past the quota: %v, want ErrUnavailable", err)
+	}
+	if err := b.View(ctx, func(r storage.Reader) error {
+		v, err := r.Get("first")
+		if err == nil && string(v) != "kept" {
+			err = fmt.Errorf("first = %q", v)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
