@@ -11,25 +11,11 @@ import (
 	"github.com/arcakv/arca/barrier"
 	"github.com/arcakv/arca/keys"
 	"github.com/arcakv/arca/keystore"
+	"github.com/arcakv/arca/keystore/keystoretest"
 	"github.com/arcakv/arca/keystore/soft"
 	"github.com/arcakv/arca/secrets"
 	"github.com/arcakv/arca/storage/memory"
 )
-
-// hookKeystore runs before on the first Create: the moment between a node
-// judging a renewal due and writing the new version.
-type hookKeystore struct {
-	keystore.Keystore
-	before func()
-}
-
-func (h *hookKeystore) Create(ctx context.Context, spec keystore.Spec) (*keystore.Key, error) {
-	if f := h.before; f != nil {
-		h.before = nil
-		f()
-	}
-	return h.Keystore.Create(ctx, spec)
-}
 
 // TestDueRenewalHappensOnce: two nodes share a store; node A judges an
 // AutoRenew due and, before it writes, node B (the new leader) renews. A
@@ -46,7 +32,7 @@ func TestDueRenewalHappensOnce(t *testing.T) {
 		ks := keys.New(store, soft.New(rand.Reader), store, clock, rand.Reader)
 		return New(store, wrap(ks.Keystore), ks, secrets.New(store, store, clock, rand.Reader), store, clock, rand.Reader)
 	}
-	hook := &hookKeystore{}
+	hook := &keystoretest.BeforeCreate{}
 	a := node(func(k keystore.Keystore) keystore.Keystore { hook.Keystore = k; return hook })
 	b := node(func(k keystore.Keystore) keystore.Keystore { return k })
 	v := &arca.Vault{Name: "v", TenantID: "t", SKU: "standard", RetentionDays: 7}
@@ -58,7 +44,7 @@ func TestDueRenewalHappensOnce(t *testing.T) {
 	}
 	clock.Advance(340 * 24 * time.Hour)
 	var nb int
-	hook.before = func() {
+	hook.Before = func() {
 		var err error
 		if nb, err = b.RenewDue(ctx, oneVault{v: v}); err != nil {
 			t.Error(err)

@@ -210,16 +210,7 @@ func open(ctx context.Context, dir string, o Options, initialise bool) (*App, er
 		if err != nil {
 			return nil, err
 		}
-		a, err := wire(ctx, dir, o, rootKey, db)
-		if err != nil {
-			db.Close()
-			return nil, err
-		}
-		if err := a.init(ctx, o.DefaultVault, initOrMigrate); err != nil {
-			a.Close()
-			return nil, err
-		}
-		return a, nil
+		return wireAndInit(ctx, dir, o, rootKey, db, initOrMigrate)
 	case StorageEtcd:
 		if initialise {
 			return initEtcd(ctx, dir, o)
@@ -228,6 +219,21 @@ func open(ctx context.Context, dir string, o Options, initialise bool) (*App, er
 	default:
 		return nil, fmt.Errorf("deployment: storage %q: want %s or %s", o.Storage, StorageBolt, StorageEtcd)
 	}
+}
+
+// wireAndInit is wire then init in mode; on error it closes inner (and
+// what it opened over it).
+func wireAndInit(ctx context.Context, dir string, o Options, rootKey []byte, inner storage.Backend, mode initMode) (*App, error) {
+	a, err := wire(ctx, dir, o, rootKey, inner)
+	if err != nil {
+		inner.Close()
+		return nil, err
+	}
+	if err := a.init(ctx, o.DefaultVault, mode); err != nil {
+		a.Close()
+		return nil, err
+	}
+	return a, nil
 }
 
 // wire opens the barrier over inner and builds the services. On error the

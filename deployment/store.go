@@ -212,16 +212,7 @@ func openEtcd(ctx context.Context, dir string, o Options) (*App, error) {
 		b.Close()
 		return nil, err
 	}
-	a, err := wire(ctx, dir, o, rootKey, b)
-	if err != nil {
-		b.Close()
-		return nil, err
-	}
-	if err := a.init(ctx, o.DefaultVault, openExisting); err != nil {
-		a.Close()
-		return nil, err
-	}
-	return a, nil
+	return wireAndInit(ctx, dir, o, rootKey, b, openExisting)
 }
 
 // notBolt refuses a data directory that holds a bolt store: its files

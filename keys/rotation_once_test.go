@@ -9,24 +9,10 @@ import (
 	"github.com/arcakv/arca"
 	"github.com/arcakv/arca/barrier"
 	"github.com/arcakv/arca/keystore"
+	"github.com/arcakv/arca/keystore/keystoretest"
 	"github.com/arcakv/arca/keystore/soft"
 	"github.com/arcakv/arca/storage/memory"
 )
-
-// hookKeystore runs before on the first Create: the moment between a node
-// judging a rotation due and writing the new version.
-type hookKeystore struct {
-	keystore.Keystore
-	before func()
-}
-
-func (h *hookKeystore) Create(ctx context.Context, spec keystore.Spec) (*keystore.Key, error) {
-	if f := h.before; f != nil {
-		h.before = nil
-		f()
-	}
-	return h.Keystore.Create(ctx, spec)
-}
 
 // TestDueRotationHappensOnce: three nodes share a store; a rotation falls
 // due on the injected clock. Node A judges it due, and before A writes its
@@ -45,7 +31,7 @@ func TestDueRotationHappensOnce(t *testing.T) {
 		}
 		return New(store, ks, store, clock, rand.Reader)
 	}
-	hook := &hookKeystore{Keystore: soft.New(rand.Reader)}
+	hook := &keystoretest.BeforeCreate{Keystore: soft.New(rand.Reader)}
 	a, b, c := node(hook), node(soft.New(rand.Reader)), node(soft.New(rand.Reader))
 	v := &arca.Vault{Name: "vvv", TenantID: "t", RetentionDays: 7}
 	vs := oneVault{v: v}
@@ -59,7 +45,7 @@ func TestDueRotationHappensOnce(t *testing.T) {
 	}
 	clock.Advance(31 * 24 * time.Hour)
 	var nb int
-	hook.before = func() {
+	hook.Before = func() {
 		var err error
 		if nb, err = b.RotateDue(ctx, vs); err != nil {
 			t.Error(err)
