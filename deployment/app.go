@@ -475,6 +475,16 @@ func (a *App) placeVaults(ctx context.Context) error {
 	return nil
 }
 
+// storeHealth reports whether the store answers: a shared store's
+// revision is read linearizably (a quorum answers); a local one always
+// does.
+func (a *App) storeHealth(ctx context.Context) error {
+	if _, err := a.Store.Revision(ctx); err != nil && !errors.Is(err, errors.ErrUnsupported) {
+		return err
+	}
+	return nil
+}
+
 // Close closes the store.
 func (a *App) Close() error { return a.Store.Close() }
 

@@ -126,7 +126,7 @@ func Start(ctx context.Context, o Config) (*Running, error) {
 	h := &rest.Server{
 		Config: cfg, Vaults: app.Vaults, Management: app.Management, Secrets: app.Secrets, Keys: app.Keys, Certificates: app.Certs,
 		Authorizer: &authz.Engine{Source: &authzSource{vaults: app.Vaults, mgmt: app.Management, dir: app.Directory}},
-		Clock:      o.Clock, Log: log, Audit: auditLog, TestAttestation: testAuthority,
+		Clock:      o.Clock, Log: log, Audit: auditLog, TestAttestation: testAuthority, StoreHealth: app.storeHealth,
 		Identity: &identity.Service{Dir: app.Directory, Tokens: app.Tokens, Clock: o.Clock, ResourceOK: func(res string) bool {
 			return resources[strings.ToLower(strings.TrimSuffix(res, "/"))]
 		}},

@@ -131,6 +131,10 @@ func Wrap(err error) error {
 	if errors.As(err, &ae) {
 		return err
 	}
+	if errors.Is(err, storage.ErrUnavailable) {
+		return &arca.Error{Kind: arca.KindUnavailable, Code: "ServiceUnavailable",
+			Message: "The service is temporarily unavailable: its store cannot be reached. Retry later.", Err: err}
+	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return &arca.Error{Kind: arca.KindUnavailable, Code: "RequestCanceled", Message: "The request was canceled.", Err: err}
 	}

@@ -1,13 +1,16 @@
 package rest_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/arcakv/arca/audit"
 	"github.com/arcakv/arca/rest/internal/resttest"
+	"github.com/arcakv/arca/storage"
 )
 
 // breakableSink fails every write while broken is set.
@@ -91,5 +94,48 @@ func TestAuditFailsClosed(t *testing.T) {
 		if strings.Contains(l, `"SecretSet"`) && (strings.Contains(l, "/secrets/later") || strings.Contains(l, "/secrets/during")) {
 			t.Fatalf("a record of the failure window survived: %s", l)
 		}
+	}
+}
+
+// TestStoreUnavailable: a store that cannot be reached (a lost etcd
+// quorum) is 503 ServiceUnavailable with Retry-After, for reads and
+// writes alike, never 500 or a missing object; /healthz says so while
+// the store does not answer, and both recover with it.
+func TestStoreUnavailable(t *testing.T) {
+	e := resttest.New(t)
+	down := false
+	e.Srv.StoreHealth = func(context.Context) error {
+		if down {
+			return storage.ErrUnavailable
+		}
+		return nil
+	}
+	if w := e.Call("PUT", "/secrets/s?api-version=7.5", `{"value":"v1"}`); w.Code != 200 {
+		t.Fatalf("healthy: %d %s", w.Code, w.Body)
+	}
+	e.Faults.FailWith(fmt.Errorf("etcd: no leader: %w", storage.ErrUnavailable))
+	e.Faults.FailReads("s/")
+	e.Faults.FailWrites("s/")
+	down = true
+	for _, c := range []struct{ method, target, body string }{
+		{"GET", "/secrets/s?api-version=7.5", ``},
+		{"PUT", "/secrets/s?api-version=7.5", `{"value":"v2"}`},
+	} {
+		w := e.Call(c.method, c.target, c.body)
+		if w.Code != 503 || resttest.ErrCode(t, w) != "ServiceUnavailable" || w.Header().Get("Retry-After") == "" {
+			t.Fatalf("%s with the store unreachable: %d %s %v", c.method, w.Code, w.Body, w.Header())
+		}
+	}
+	if w := e.Healthz(); w.Code != 503 || !strings.Contains(w.Body.String(), "store") {
+		t.Fatalf("healthz with the store unreachable: %d %s", w.Code, w.Body)
+	}
+	e.Faults.FailReads("")
+	e.Faults.FailWrites("")
+	down = false
+	if w := e.Call("GET", "/secrets/s?api-version=7.5", ""); w.Code != 200 || !strings.Contains(w.Body.String(), `"v1"`) {
+		t.Fatalf("after recovery: %d %s", w.Code, w.Body)
+	}
+	if w := e.Healthz(); w.Code != 200 {
+		t.Fatalf("healthz after recovery: %d %s", w.Code, w.Body)
 	}
 }

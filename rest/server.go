@@ -11,6 +11,7 @@
 package rest
 
 import (
+	"context"
 	"log/slog"
 	"net"
 	"net/http"
@@ -66,6 +67,10 @@ type Server struct {
 	Authorizer arca.Authorizer
 	Clock      arca.Clock
 	Log        *slog.Logger
+	// StoreHealth, when set, is asked by /healthz whether the store
+	// answers (within two seconds), so that a balancer takes a node whose
+	// store is unreachable out of rotation.
+	StoreHealth func(context.Context) error
 
 	once   sync.Once
 	planes *planes
@@ -188,6 +193,16 @@ func (s *Server) serveTokenHost(w http.ResponseWriter, r *http.Request) {
 		if err := s.Audit.Err(); err != nil {
 			httpx.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "the audit log cannot be written"})
 			return
+		}
+		if s.StoreHealth != nil {
+			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+			err := s.StoreHealth(ctx)
+			cancel()
+			if err != nil {
+				s.Log.Warn("healthz: the store does not answer", "err", err)
+				httpx.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "the store cannot be reached"})
+				return
+			}
 		}
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	case graph.IsPath(lower):

@@ -81,6 +81,7 @@ func (s *Scheduler) Run(ctx context.Context) {
 		}
 		s.log().Info("leading background jobs", "role", s.Role)
 		s.loop(ctx, lead.Done())
+		s.log().Info("stopped leading background jobs", "role", s.Role)
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		if err := lead.Resign(rctx); err != nil {
 			s.log().Warn("resign", "role", s.Role, "err", err)

@@ -33,7 +33,10 @@ func (b *Backend) Campaign(ctx context.Context, name string) (storage.Leadership
 	if err != nil {
 		return nil, b.campaignErr(ctx, sctx, err)
 	}
-	s, err := concurrency.NewSession(b.cli, concurrency.WithLease(lease.ID), concurrency.WithContext(b.ctx))
+	// WithTTL bounds the revocation in Session.Close (60 s otherwise, when
+	// the cluster is unreachable).
+	s, err := concurrency.NewSession(b.cli, concurrency.WithLease(lease.ID), concurrency.WithContext(b.ctx),
+		concurrency.WithTTL(int(b.c.SessionTTL/time.Second)))
 	if err != nil {
 		rctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		_, _ = b.cli.Revoke(rctx, lease.ID)

@@ -180,7 +180,7 @@ func (b *Backend) wrap(ctx context.Context, err error) error {
 	if cerr := ctx.Err(); cerr != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
 		status.Code(err) == codes.Canceled || status.Code(err) == codes.DeadlineExceeded) {
 		if errors.Is(cerr, context.DeadlineExceeded) {
-			return fmt.Errorf("etcd: no answer within %v: %w", b.c.RequestTimeout, errors.Join(storage.ErrUnavailable, cerr))
+			return fmt.Errorf("etcd: no answer within %v: %w", b.c.RequestTimeout, storage.ErrUnavailable)
 		}
 		return cerr
 	}

@@ -196,8 +196,7 @@ func (r *replica) at(ctx context.Context, rev int64) (*btree.BTreeG[item], int64
 			if r.b.closed.Load() {
 				return nil, 0, storage.ErrClosed
 			}
-			err := fmt.Errorf("etcd: this node's replica has not reached revision %d (feed: %v): %w", rev, ferr, storage.ErrUnavailable)
-			return nil, 0, errors.Join(err, ctx.Err())
+			return nil, 0, fmt.Errorf("etcd: this node's replica has not reached revision %d (feed: %v): %w", rev, ferr, storage.ErrUnavailable)
 		}
 	}
 }

@@ -63,6 +63,25 @@ type FaultStore struct {
 	mu     sync.Mutex
 	reads  string
 	writes string
+	err    error // what the failures return; nil: ErrInjected
+}
+
+// FailWith sets the error the failing reads and writes return (nil:
+// ErrInjected), e.g. storage.ErrUnavailable for a store that cannot be
+// reached.
+func (f *FaultStore) FailWith(err error) {
+	f.mu.Lock()
+	f.err = err
+	f.mu.Unlock()
+}
+
+func (f *FaultStore) injected() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return f.err
+	}
+	return ErrInjected
 }
 
 // FailReads makes every read of a key under prefix fail; "" stops it.
@@ -109,28 +128,28 @@ type faultTx struct {
 
 func (t faultTx) Get(key string) ([]byte, error) {
 	if t.f.failingRead(key) {
-		return nil, ErrInjected
+		return nil, t.f.injected()
 	}
 	return t.Reader.Get(key)
 }
 
 func (t faultTx) Scan(prefix, after string, fn func(string, []byte) bool) error {
 	if t.f.failingRead(prefix) {
-		return ErrInjected
+		return t.f.injected()
 	}
 	return t.Reader.Scan(prefix, after, fn)
 }
 
 func (t faultTx) Put(key string, value []byte) error {
 	if t.f.failingWrite(key) {
-		return ErrInjected
+		return t.f.injected()
 	}
 	return t.tx.Put(key, value)
 }
 
 func (t faultTx) Delete(key string) error {
 	if t.f.failingWrite(key) {
-		return ErrInjected
+		return t.f.injected()
 	}
 	return t.tx.Delete(key)
 }

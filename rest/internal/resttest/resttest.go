@@ -26,10 +26,11 @@ import (
 // Env is a Server with the vault "arca" (secrets and keys, no
 // certificates, no management plane) and a token for it.
 type Env struct {
-	Store *barrier.Barrier // the store every service of Srv writes to
-	Srv   *rest.Server
-	Token string
-	Clock *arca.ManualClock
+	Store  *barrier.Barrier // the store every service of Srv writes to
+	Faults *FaultStore      // under Store: makes its reads or writes fail
+	Srv    *rest.Server
+	Token  string
+	Clock  *arca.ManualClock
 }
 
 // New builds an Env; its clock stands at 1,800,000,000 (2027-01-15).
@@ -52,7 +53,7 @@ func New(t testing.TB) *Env {
 		Identity:   &identity.Service{Dir: id.Dir, Tokens: toks, Clock: clock},
 		Authorizer: arca.TenantAuthorizer{}, Clock: clock, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
-	return &Env{Store: store, Srv: srv, Token: tok, Clock: clock}
+	return &Env{Store: store, Faults: id.Faults, Srv: srv, Token: tok, Clock: clock}
 }
 
 // Call sends method target (a path with its query) with body to the vault
