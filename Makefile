@@ -13,7 +13,7 @@ BIN       := bin/arca
 DATA      ?= ./arca-data
 FUZZTIME  ?= 8s
 
-.PHONY: all build run test test-go fuzz test-clients vet bench microbench clean help
+.PHONY: all build run test test-go fuzz test-clients test-ha ha-cluster vet bench microbench clean help
 
 all: build
 
@@ -23,7 +23,7 @@ build: ## Build bin/arca
 run: build ## Start Arca on its embedded store in $(DATA) (prints how to connect)
 	./$(BIN) serve --data $(DATA)
 
-test: vet test-go fuzz test-clients ## Everything CI runs
+test: vet test-go fuzz test-clients test-ha ## Everything CI runs
 
 vet: ## gofmt, go vet, staticcheck and govulncheck (database built from the Go module proxy's copy)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
@@ -43,6 +43,12 @@ fuzz: ## Fuzz smoke: each FuzzXxx for $(FUZZTIME)
 
 test-clients: build ## Official Python, JS and Go live suites against Arca
 	ARCA_BIN=$(CURDIR)/$(BIN) bash scripts/test-clients.sh
+
+test-ha: build ## Arca on etcd, real processes: 3 etcd + 3 nodes, kill -9 mid-storm, cross-node consistency, Go SDK suites on a node (last line: ha: N acked, N lost, N corrupted)
+	ARCA_BIN=$(CURDIR)/$(BIN) GO=$(GO) bash scripts/ha-test.sh
+
+ha-cluster: build ## Start the README's local cluster: 3 etcd members, 3 Arca nodes, HAProxy on :8443 (Ctrl-C stops it)
+	ARCA_BIN=$(CURDIR)/$(BIN) GO=$(GO) bash scripts/ha-cluster.sh
 
 bench: build ## Arca vs this machine's ceiling, plus the 1,000,000-secret scale run (report: bench-results.md)
 	$(GO) build -o bin/arca-bench ./cmd/arca-bench

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -260,14 +261,33 @@ func (c *Cluster) waitHealthy(m *Member) {
 	}
 }
 
-func freePort(t testing.TB) int {
+func freePort(t testing.TB) int { return FreePort(t) }
+
+// FreePort returns a loopback TCP port that was free a moment ago, chosen
+// at random below the kernel's ephemeral range: ports the kernel hands out
+// for ":0" listeners and outgoing connections never collide with it, so a
+// process started on it a moment later finds it still free (unless
+// another test picked the same one, one chance in many thousands).
+func FreePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	low := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil && n > 12000 {
+				low = n
+			}
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	for range 100 {
+		p := 10000 + mrand.IntN(low-10000)
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err == nil {
+			ln.Close()
+			return p
+		}
+	}
+	t.Fatal("etcdtest: no free port below the ephemeral range")
+	return 0
 }
 
 // writeCerts makes a CA, a server certificate for 127.0.0.1 and a client
@@ -283,11 +303,11 @@ func (c *Cluster) writeCerts() {
 		c.t.Fatal(err)
 	}
 	ca, _ := x509.ParseCertificate(caDER)
-	issue := func(name string, serial int64, usage x509.ExtKeyUsage) {
+	issue := func(name string, serial int64, usage ...x509.ExtKeyUsage) {
 		key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 		tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: name},
 			NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour), KeyUsage: x509.KeyUsageDigitalSignature,
-			ExtKeyUsage: []x509.ExtKeyUsage{usage}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, DNSNames: []string{"localhost"}}
+			ExtKeyUsage: usage, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, DNSNames: []string{"localhost"}}
 		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
 		if err != nil {
 			c.t.Fatal(err)
@@ -297,7 +317,9 @@ func (c *Cluster) writeCerts() {
 		write(c.t, filepath.Join(c.dir, name+"-key.pem"), "PRIVATE KEY", kb)
 	}
 	write(c.t, filepath.Join(c.dir, "ca.pem"), "CERTIFICATE", caDER)
-	issue("server", 2, x509.ExtKeyUsageServerAuth)
+	// The server certificate also authenticates clients: etcd's JSON
+	// gateway dials the member's own gRPC port with it (Cluster.Leader).
+	issue("server", 2, x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth)
 	issue("client", 3, x509.ExtKeyUsageClientAuth)
 	c.CACert = filepath.Join(c.dir, "ca.pem")
 	c.ClientCert, c.ClientKey = filepath.Join(c.dir, "client.pem"), filepath.Join(c.dir, "client-key.pem")
