@@ -28,6 +28,13 @@ type Options struct {
 	HTTP2    bool
 	Port     int            // every host name is dialled at 127.0.0.1:Port
 	RootCAs  *x509.CertPool // the server's CA (verification stays on)
+	// Ports, when set, replace Port: worker i dials Ports[i%len(Ports)],
+	// as a TCP balancer spreads connections round-robin over nodes.
+	Ports []int
+	// OnMeasure, when set, is called after the warm-up, just before the
+	// measured run starts (no request is in flight), e.g. to read the
+	// server's CPU time.
+	OnMeasure func()
 }
 
 // Op performs one request with client and reports an error for anything
@@ -88,7 +95,11 @@ func Run(ctx context.Context, o Options, op Op) (*Result, error) {
 	}
 	clients := make([]*http.Client, o.Conns)
 	for i := range clients {
-		clients[i] = Client(o)
+		co := o
+		if len(o.Ports) > 0 {
+			co.Port = o.Ports[i%len(o.Ports)]
+		}
+		clients[i] = Client(co)
 	}
 	defer func() {
 		for _, c := range clients {
@@ -155,6 +166,9 @@ func Run(ctx context.Context, o Options, op Op) (*Result, error) {
 		if r := phase(o.Warmup, 0, false); r.Errors > 0 && r.Errors >= r.Requests {
 			return nil, fmt.Errorf("loadgen: warm-up failed: %v", r.FirstErr)
 		}
+	}
+	if o.OnMeasure != nil {
+		o.OnMeasure()
 	}
 	return phase(o.Duration, o.Requests, true), ctx.Err()
 }

@@ -60,7 +60,7 @@ func (e *benchEnv) underBruteForce(ctx context.Context, p *proc, data string, op
 		return row{}, err
 	}
 	stop := e.bruteForce(ctx, 8, d.DevClientID)
-	r, err := e.measure(ctx, p, "get secret, 8 clients guessing secrets", op)
+	r, err := e.measure(ctx, target{nodes: []*proc{p}}, "get secret, 8 clients guessing secrets", op)
 	attempts, throttled := stop()
 	if err != nil {
 		return row{}, err

@@ -1,5 +1,7 @@
 // Command arca-bench measures an arca binary against this machine's
-// ceiling (a bare Go HTTPS handler, raw crypto) in one run, and runs the
+// ceiling (a bare Go HTTPS handler, raw crypto) in one run, the same
+// workloads on a 3-member etcd cluster it starts itself (with one Arca
+// node, then three; --storage picks bolt, etcd or both), and runs the
 // 1,000,000-secret scale comparison. It is kept out of the server binary;
 // make bench builds both.
 package main
