@@ -13,7 +13,7 @@ import (
 const (
 	DefaultPrefix          = "arca/"
 	DefaultDialTimeout     = 5 * time.Second
-	DefaultSessionTTL      = 10 * time.Second
+	DefaultSessionTTL      = 5 * time.Second
 	DefaultRequestTimeout  = 5 * time.Second
 	DefaultMaxTxnOps       = 128             // etcd's own default --max-txn-ops
 	DefaultMaxRequestBytes = 1536 * 1024     // etcd's own default --max-request-bytes
@@ -36,7 +36,7 @@ type Config struct {
 	// DialTimeout bounds connecting to the cluster. Default 5 s.
 	DialTimeout time.Duration
 	// SessionTTL is the lease of a leadership: a node that dies loses it
-	// this long after its last renewal. Default 10 s.
+	// this long after its last renewal. Default 5 s.
 	SessionTTL time.Duration
 	// MaxTxnOps and MaxRequestBytes must not exceed the cluster's
 	// --max-txn-ops and --max-request-bytes: an Update that would need
