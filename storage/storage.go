@@ -96,9 +96,11 @@ type Backend interface {
 
 // Revisioned is a Backend with a store-wide revision.
 //
-// Every committed Update that changes the store gets a revision of its
-// own, greater than that of every Update committed before it; all the keys
-// it changed carry that revision. An Update changes a key when it leaves the
+// Every committed Update that changes the store gets a revision greater
+// than that of every Update committed before it; all the keys it changed
+// carry that revision. Updates committed together (a group commit) may
+// share one revision; a key changed by several of them then carries the
+// revision once, with its final state. An Update changes a key when it leaves the
 // key put (even with the value it had) or deletes a key that existed before
 // it. An Update that changes nothing (it only read, deleted missing keys, or
 // put and then deleted a new key) or that fails leaves the revision as it

@@ -5,79 +5,276 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/arcakv/arca/storage"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
-// maxConflicts bounds how often an Update runs again after losing the race
-// to another writer before its caller gets storage.ErrUnavailable.
+// committer group-commits a node's Updates: one goroutine runs them, and
+// every Update that arrives while a commit is under way joins the next
+// batch, as far as etcd's per-request limits allow. A batch's functions
+// run one after the other on one snapshot, each seeing the writes of those
+// before it; the writes of those that succeed go to etcd in one
+// transaction, conditional on everything any of them read (see the package
+// comment). Updates of one node therefore never conflict with each other,
+// and etcd pays one proposal and one fsync per member for the batch.
+//
+// The snapshot is the replica as it stands, without a round trip: the
+// transaction's condition proves the reads current at commit. A batch
+// that writes nothing has no transaction to prove it, so its outcome
+// stands only if the snapshot was at least the fence's revision, read
+// afterwards; otherwise it runs again on a snapshot that is. The same
+// holds for the functions that failed: their errors are answered only
+// once the batch is proven, so a caller never gets an answer (such as
+// "not found") that a write acknowledged earlier on another node
+// contradicts.
+type committer struct {
+	b *Backend
+
+	mu      sync.Mutex
+	pending []*call
+	closed  bool
+	wake    chan struct{} // capacity 1: "there is work"
+	done    chan struct{} // closed when the loop has exited
+}
+
+type call struct {
+	ctx context.Context
+	fn  func(storage.Tx) error
+	err chan error // capacity 1
+}
+
+// maxBatch bounds the functions of one batch.
+const maxBatch = 256
+
+// maxConflicts bounds how often a batch runs again after losing the race
+// to another node before its callers get storage.ErrUnavailable.
 const maxConflicts = 64
 
-// update runs fn on fresh snapshots until its commit succeeds (see the
-// package comment).
-func (b *Backend) update(ctx context.Context, fn func(storage.Tx) error) error {
-	for attempt := 0; ; attempt++ {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		ok, err := b.attempt(ctx, fn)
-		if err != nil || ok {
-			return err
-		}
-		if attempt == maxConflicts {
-			return fmt.Errorf("etcd: %d conflicting commits in a row: %w", maxConflicts, storage.ErrUnavailable)
-		}
-		if err := pause(ctx, attempt); err != nil {
-			return err
-		}
-	}
+func newCommitter(b *Backend) *committer {
+	c := &committer{b: b, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	go c.loop()
+	return c
 }
 
-// pause spreads the retries of writers that keep conflicting: a random
-// wait that grows with the attempts, up to 50 ms.
-func pause(ctx context.Context, attempt int) error {
-	if attempt == 0 {
-		return nil
+func (c *committer) update(ctx context.Context, fn func(storage.Tx) error) error {
+	x := &call{ctx: ctx, fn: fn, err: make(chan error, 1)}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return storage.ErrClosed
 	}
-	d := time.Duration(rand.Int64N(int64(min(attempt, 50)) * int64(time.Millisecond)))
-	t := time.NewTimer(d)
-	defer t.Stop()
+	c.pending = append(c.pending, x)
 	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+	c.mu.Unlock()
+	select {
+	case err := <-x.err:
+		return err
 	case <-ctx.Done():
+		// The batch may still commit this call's writes: the outcome is
+		// unknown, as with any Update cut off by its context.
 		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }
 
-// attempt runs fn once and commits its writes; ok is false when another
-// writer changed what fn read (the caller runs it again).
-func (b *Backend) attempt(ctx context.Context, fn func(storage.Tx) error) (ok bool, err error) {
-	octx, cancel := b.opCtx(ctx)
-	defer cancel()
-	snap, err := b.snapshot(octx)
+// close fails what is queued with ErrClosed and waits for the loop; the
+// batch in flight ends with ErrClosed too (Close cancels its requests).
+func (c *committer) close() {
+	c.mu.Lock()
+	if !c.closed {
+		c.closed = true
+		for _, x := range c.pending {
+			x.err <- storage.ErrClosed
+		}
+		c.pending = nil
+		close(c.wake)
+	}
+	c.mu.Unlock()
+	<-c.done
+}
+
+func (c *committer) loop() {
+	defer close(c.done)
+	for range c.wake {
+		for {
+			c.mu.Lock()
+			if c.closed {
+				c.mu.Unlock()
+				return
+			}
+			batch := c.pending
+			if len(batch) > maxBatch {
+				batch, c.pending = batch[:maxBatch:maxBatch], append([]*call(nil), batch[maxBatch:]...)
+			} else {
+				c.pending = nil
+			}
+			c.mu.Unlock()
+			if len(batch) == 0 {
+				break
+			}
+			if rest := c.run(batch); len(rest) > 0 {
+				c.mu.Lock()
+				if c.closed {
+					for _, x := range rest {
+						x.err <- storage.ErrClosed
+					}
+				} else {
+					c.pending = append(rest, c.pending...)
+				}
+				c.mu.Unlock()
+			}
+		}
+	}
+}
+
+// run commits batch and answers its calls, except those that did not fit
+// in one etcd request: it returns them for the next batch.
+func (c *committer) run(batch []*call) (rest []*call) {
+	b := c.b
+	fresh := false // whether the snapshot must include the fence's revision
+	for attempt := 0; ; attempt++ {
+		ctx, cancel := b.opCtx(context.Background())
+		res, err := c.attempt(ctx, batch, fresh)
+		cancel()
+		switch {
+		case err != nil:
+			for _, x := range batch {
+				if !res.dropped[x] {
+					x.err <- b.wrap(ctx, err)
+				}
+			}
+			return nil
+		case res.proven:
+			for i, x := range res.answered {
+				x.err <- res.errs[i]
+			}
+			return res.deferred
+		}
+		// Not proven: a conflict (another node wrote what the batch read;
+		// the replica has caught up with it), or a read-only batch whose
+		// snapshot predates the fence.
+		batch = res.live
+		if len(batch) == 0 {
+			return nil
+		}
+		fresh = res.readOnly
+		if attempt == maxConflicts {
+			for _, x := range batch {
+				x.err <- fmt.Errorf("etcd: %d conflicting commits in a row: %w", maxConflicts, storage.ErrUnavailable)
+			}
+			return nil
+		}
+		if attempt >= 3 {
+			pause(attempt)
+		}
+	}
+}
+
+// pause spreads the retries of nodes that keep conflicting: a random wait
+// that grows with the attempts, up to 20 ms.
+func pause(attempt int) {
+	time.Sleep(time.Duration(rand.Int64N(int64(min(attempt, 20)) * int64(time.Millisecond))))
+}
+
+// result is what one attempt at a batch came to.
+type result struct {
+	proven   bool           // the outcomes stand: answer them
+	readOnly bool           // the batch wrote nothing (not proven: needs a fresh snapshot)
+	answered []*call        // the calls of this batch, in order, with errs
+	errs     []error        // fn's error, storage.ErrTooLarge, or nil (committed)
+	deferred []*call        // calls left for the next batch (over the limits)
+	live     []*call        // the calls still waiting (for a rerun)
+	dropped  map[*call]bool // calls answered already (their context ended)
+}
+
+// attempt runs the batch's functions on a snapshot (the replica as it is,
+// or at least at the fence's revision when fresh) and commits their
+// writes. An error is the store's: every call still waiting gets it.
+func (c *committer) attempt(ctx context.Context, batch []*call, fresh bool) (result, error) {
+	b := c.b
+	res := result{dropped: map[*call]bool{}}
+	var snap *snapshot
+	if fresh {
+		var err error
+		if snap, err = b.snapshot(ctx); err != nil {
+			return res, err
+		}
+	} else {
+		snap = b.rep.latest()
+	}
+	writes := overlay{}
+	ops, size := 1, 256 // the fence
+	for i, x := range batch {
+		if err := x.ctx.Err(); err != nil {
+			x.err <- err
+			res.dropped[x] = true
+			continue
+		}
+		t := &tx{snap: snap, parent: writes, own: overlay{}}
+		err := safely(x.fn, t)
+		if err == nil {
+			n, bytes := 0, 0
+			for k, v := range t.own {
+				if _, dup := writes[k]; !dup {
+					n++
+				}
+				bytes += len(b.c.Prefix) + len(dataPrefix) + len(k) + len(v) + 16
+			}
+			if ops+n > b.c.MaxTxnOps || size+bytes > b.c.MaxRequestBytes {
+				if len(res.answered) > 0 {
+					res.deferred = append(res.deferred, batch[i:]...)
+					break
+				}
+				err = fmt.Errorf("etcd: one transaction of %d keys and about %d bytes exceeds the cluster's limits (%d operations, %d bytes: etcd's --max-txn-ops and --max-request-bytes): %w",
+					n, bytes, b.c.MaxTxnOps, b.c.MaxRequestBytes, storage.ErrTooLarge)
+			} else {
+				ops, size = ops+n, size+bytes
+				for k, v := range t.own {
+					writes[k] = v
+				}
+			}
+		}
+		res.answered = append(res.answered, x)
+		res.errs = append(res.errs, err)
+	}
+	res.live = res.answered
+	ok, wrote, err := b.commit(ctx, snap, writes)
 	if err != nil {
-		return false, err
+		return res, err
 	}
-	t := &tx{snap: snap, own: overlay{}}
-	if err := safely(fn, t); err != nil {
-		return false, err
+	if !wrote {
+		if fresh {
+			res.proven = true
+			return res, nil
+		}
+		rev, err := b.fences.read(ctx)
+		if err != nil {
+			return res, err
+		}
+		res.proven = snap.rev >= rev
+		res.readOnly = !res.proven
+		return res, nil
 	}
-	ok, err = b.commit(octx, snap, t.own)
-	return ok, b.wrap(octx, err)
+	res.proven = ok
+	return res, nil
 }
 
 // commit sends writes with the fence, on condition that nothing the
-// function read has changed since the snapshot: every key it read has the
-// modification revision it had (0: still missing), and no key appeared in
-// a range it scanned. When that takes more comparisons than etcd allows in
-// one request, the condition is coarser: no Update committed since the
-// snapshot (the fence has not moved). Deletes of keys that did not exist
-// at the snapshot are dropped, and writes that change nothing send nothing
-// (the revision stays). ok is false on a conflict.
-func (b *Backend) commit(ctx context.Context, snap *snapshot, writes overlay) (ok bool, err error) {
+// snapshot's reads saw has changed: every key read has the modification
+// revision it had (0: still missing), and no key newer than the snapshot
+// appeared in a range scanned. When that takes more comparisons than etcd
+// allows in one request, the condition is coarser: no Update committed
+// since the snapshot (the fence has not moved). Deletes of keys that did
+// not exist at the snapshot are dropped; wrote is false when nothing is
+// left to send (the revision stays). Either way commit returns once the
+// replica has caught up: with the commit, or, on a conflict (ok false),
+// with the fence's revision, so that a rerun sees what conflicted.
+func (b *Backend) commit(ctx context.Context, snap *snapshot, writes overlay) (ok, wrote bool, err error) {
 	for k, v := range writes {
 		if _, known := snap.reads[k]; v == nil && !known {
 			_, _ = snap.Get(k) // records whether it exists, and its revision
@@ -93,11 +290,7 @@ func (b *Backend) commit(ctx context.Context, snap *snapshot, writes overlay) (o
 		size += len(b.c.Prefix) + len(dataPrefix) + len(k) + len(v) + 16
 	}
 	if len(keys) == 0 {
-		return true, nil
-	}
-	if len(keys)+1 > b.c.MaxTxnOps || size > b.c.MaxRequestBytes {
-		return false, fmt.Errorf("etcd: one transaction of %d keys and about %d bytes exceeds the cluster's limits (%d operations, %d bytes: etcd's --max-txn-ops and --max-request-bytes): %w",
-			len(keys), size, b.c.MaxTxnOps, b.c.MaxRequestBytes, storage.ErrTooLarge)
+		return true, false, nil
 	}
 	sort.Strings(keys)
 	ops := make([]clientv3.Op, 0, len(keys)+1)
@@ -109,12 +302,27 @@ func (b *Backend) commit(ctx context.Context, snap *snapshot, writes overlay) (o
 		}
 	}
 	ops = append(ops, clientv3.OpPut(fenceKey, ""))
-	txn := b.cli.Txn(ctx).If(snap.conditions(b.c.MaxTxnOps, b.c.MaxRequestBytes-size)...)
-	resp, err := txn.Then(ops...).Commit()
+	resp, err := b.cli.Txn(ctx).If(snap.conditions(b.c.MaxTxnOps, b.c.MaxRequestBytes-size)...).
+		Then(ops...).Else(clientv3.OpGet(fenceKey, clientv3.WithKeysOnly())).Commit()
 	if err != nil {
-		return false, err
+		return false, true, err
 	}
-	return resp.Succeeded, nil
+	if resp.Succeeded {
+		// Answer once this node's replica has the writes: the next Update
+		// here then runs on a snapshot that has them (no needless conflict),
+		// and follows them without waiting.
+		// (Best effort: the commit stands even if the replica is late.)
+		_, _, _ = b.rep.at(ctx, resp.Header.Revision)
+		return true, true, nil
+	}
+	var fence int64
+	if kvs := resp.Responses[0].GetResponseRange().GetKvs(); len(kvs) > 0 {
+		fence = kvs[0].ModRevision
+	}
+	if _, _, err := b.rep.at(ctx, fence); err != nil {
+		return false, true, err
+	}
+	return false, true, nil
 }
 
 // conditions are the comparisons that hold exactly when nothing the

@@ -219,6 +219,17 @@ func TestReadsAreLinearizable(t *testing.T) {
 		}
 		want := fmt.Sprint(i)
 		put(t, w, "k", want, fmt.Sprintf("s/%03d", i), want)
+		// First an Update's outcome: one that reads only, and one that fails
+		// on what it read, must not answer from a replica behind the write.
+		if err := r.Update(ctx, func(tx storage.Tx) error {
+			v, err := tx.Get("k")
+			if err == nil && string(v) != want {
+				err = fmt.Errorf("write %d: an Update on the other node read k=%q", i, v)
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
 		var got string
 		var n int
 		if err := r.View(ctx, func(rd storage.Reader) error {
@@ -235,5 +246,6 @@ func TestReadsAreLinearizable(t *testing.T) {
 		if got != want || n != i+1 {
 			t.Fatalf("write %d: the other node read k=%q and %d scanned keys", i, got, n)
 		}
+
 	}
 }

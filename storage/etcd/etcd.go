@@ -20,20 +20,25 @@
 //
 // # Transactions
 //
-// An Update reads such a snapshot and buffers its writes; at commit it
-// sends one etcd transaction that writes them and the fence, on condition
-// that nothing it read has changed since the snapshot: each key it read
-// still has the modification revision it had (a missing key is still
-// missing) and no key newer than the snapshot appeared in a range it
-// scanned. If another writer changed any of it, the Update runs again on a
-// fresh snapshot (optimistic concurrency, as etcd's STM does, extended to
-// ranges): strictly serializable, while Updates that touch different keys
-// commit side by side, and etcd batches their proposals into its log. An
-// Update whose condition would exceed etcd's limits on one request falls
-// back to the coarse condition that the fence has not moved (no Update at
-// all committed since the snapshot). etcd acknowledges a transaction once
-// a quorum has it in its write-ahead log, fsynced: Update returns nil only
-// then.
+// A node's Updates are group-committed: those that arrive while a commit
+// is under way run next, one after the other on one snapshot of the
+// replica (as it stands: no round trip), each seeing the writes of those
+// before it, and their writes go to etcd in one transaction with the
+// fence, on condition that nothing any of them read has changed since the
+// snapshot: each key read still has the modification revision it had (a
+// missing key is still missing) and no key newer than the snapshot
+// appeared in a range scanned. The condition proves the reads current at
+// commit, so the batch is strictly serializable; if another node changed
+// any of it, the batch runs again once the replica has caught up. A batch
+// that writes nothing, and the errors of functions that failed, are
+// answered only once proven otherwise: the snapshot must be at least the
+// fence's revision, read after it, or the batch runs again on one that is.
+// When the condition would exceed etcd's limits on one request it falls
+// back to the fence itself not having moved (no Update at all committed
+// since the snapshot). Updates committed together share a revision. etcd
+// acknowledges a transaction once a quorum has it in its write-ahead log,
+// fsynced, and Update returns nil only then (and once this node's replica
+// has it).
 //
 // Revisions are etcd's: the revision of an Update is the revision of its
 // transaction, Revision is the fence's last modification, and Watch is an
@@ -70,14 +75,15 @@ const (
 // Backend is an etcd-backed storage.Backend with the Watcher and Elector
 // capabilities. Safe for concurrent use.
 type Backend struct {
-	cli    *clientv3.Client
-	c      Config
-	log    *slog.Logger
-	ctx    context.Context // canceled by Close
-	cancel context.CancelFunc
-	closed atomic.Bool
-	rep    *replica
-	fences *fences
+	cli       *clientv3.Client
+	c         Config
+	log       *slog.Logger
+	ctx       context.Context // canceled by Close
+	cancel    context.CancelFunc
+	closed    atomic.Bool
+	rep       *replica
+	fences    *fences
+	committer *committer
 
 	mu      sync.Mutex
 	leaders map[*leadership]struct{}
@@ -133,6 +139,7 @@ func Open(ctx context.Context, c Config) (*Backend, error) {
 		cancel()
 		return nil, fmt.Errorf("etcd: cluster %v does not answer: %w", c.Endpoints, err)
 	}
+	b.committer = newCommitter(b)
 	return b, nil
 }
 
@@ -155,6 +162,7 @@ func (b *Backend) Close() error {
 		cancel()
 	}
 	b.cancel()
+	b.committer.close()
 	<-b.rep.stopped // the feed uses the client until it returns
 	return b.cli.Close()
 }
@@ -258,7 +266,7 @@ func (b *Backend) Update(ctx context.Context, fn func(storage.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return b.update(ctx, fn)
+	return b.committer.update(ctx, fn)
 }
 
 // Revision is the revision of the last committed Update (0 for a store

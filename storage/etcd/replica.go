@@ -178,6 +178,13 @@ func (r *replica) notifyLocked() {
 	r.changed = make(chan struct{})
 }
 
+// latest is a snapshot of the replica as it stands.
+func (r *replica) latest() *snapshot {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return &snapshot{tree: r.tree.Clone(), rev: r.rev}
+}
+
 // at returns a snapshot of the replica at a revision of at least rev, and
 // that revision, waiting for the feed to get there until ctx ends.
 func (r *replica) at(ctx context.Context, rev int64) (*btree.BTreeG[item], int64, error) {
