@@ -5,7 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
+	"github.com/arcakv/arca/storage/etcd/etcdtest"
 	"net/http"
 	"os"
 	"os/exec"
@@ -79,14 +79,9 @@ func (p *proc) running() bool {
 	}
 }
 
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
+// freePort is a loopback port below the kernel's ephemeral range, so that
+// the process started on it does not lose it to a ":0" listener.
+func freePort() (int, error) { return etcdtest.PickPort() }
 
 // waitHealthy polls the health endpoint until it answers (bounded).
 func waitHealthy(ctx context.Context, c *http.Client, u string, p *proc) (time.Duration, error) {

@@ -270,6 +270,15 @@ func freePort(t testing.TB) int { return FreePort(t) }
 // another test picked the same one, one chance in many thousands).
 func FreePort(t testing.TB) int {
 	t.Helper()
+	p, err := PickPort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// PickPort is FreePort for programs (arca-bench).
+func PickPort() (int, error) {
 	low := 32768
 	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
 		if f := strings.Fields(string(b)); len(f) == 2 {
@@ -283,11 +292,10 @@ func FreePort(t testing.TB) int {
 		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
 		if err == nil {
 			ln.Close()
-			return p
+			return p, nil
 		}
 	}
-	t.Fatal("etcdtest: no free port below the ephemeral range")
-	return 0
+	return 0, errors.New("etcdtest: no free port below the ephemeral range")
 }
 
 // writeCerts makes a CA, a server certificate for 127.0.0.1 and a client
