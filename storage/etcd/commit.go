@@ -12,14 +12,15 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
-// committer group-commits a node's Updates: one goroutine runs them, and
-// every Update that arrives while a commit is under way joins the next
+// committer group-commits a node's Updates: one batch at a time runs them,
+// and every Update that arrives while a commit is under way joins the next
 // batch, as far as etcd's per-request limits allow. A batch's functions
 // run one after the other on one snapshot, each seeing the writes of those
 // before it; the writes of those that succeed go to etcd in one
 // transaction, conditional on everything any of them read (see the package
-// comment). Updates of one node therefore never conflict with each other,
-// and etcd pays one proposal and one fsync per member for the batch.
+// comment). Updates of one node therefore do not conflict with each other
+// (unless a batch stalls, see stallAfter), and etcd pays one proposal and
+// one fsync per member for the batch.
 //
 // The snapshot is the replica as it stands, without a round trip: the
 // transaction's condition proves the reads current at commit. A batch
@@ -35,10 +36,16 @@ type committer struct {
 
 	mu      sync.Mutex
 	pending []*call
+	running map[*batchRun]time.Time // batches in flight, by start
 	closed  bool
-	wake    chan struct{} // capacity 1: "there is work"
+	wake    chan struct{} // capacity 1: "look again"; never closed
+	stop    chan struct{} // closed by close
 	done    chan struct{} // closed when the loop has exited
+	wg      sync.WaitGroup
 }
+
+// batchRun identifies a batch in flight.
+type batchRun struct{}
 
 type call struct {
 	ctx context.Context
@@ -53,8 +60,19 @@ const maxBatch = 256
 // to another node before its callers get storage.ErrUnavailable.
 const maxConflicts = 64
 
+// One batch is in flight at a time, unless it stalls: a commit caught by
+// the loss of etcd's leader waits for the next one (up to the request
+// timeout), and after stallAfter the next batch starts beside it, up to
+// maxInflight; batches in flight together may then conflict, and the
+// loser runs again.
+const (
+	stallAfter  = 250 * time.Millisecond
+	maxInflight = 8
+)
+
 func newCommitter(b *Backend) *committer {
-	c := &committer{b: b, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	c := &committer{b: b, running: map[*batchRun]time.Time{}, wake: make(chan struct{}, 1),
+		stop: make(chan struct{}), done: make(chan struct{})}
 	go c.loop()
 	return c
 }
@@ -67,11 +85,8 @@ func (c *committer) update(ctx context.Context, fn func(storage.Tx) error) error
 		return storage.ErrClosed
 	}
 	c.pending = append(c.pending, x)
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
 	c.mu.Unlock()
+	c.kick()
 	select {
 	case err := <-x.err:
 		return err
@@ -82,8 +97,15 @@ func (c *committer) update(ctx context.Context, fn func(storage.Tx) error) error
 	}
 }
 
-// close fails what is queued with ErrClosed and waits for the loop; the
-// batch in flight ends with ErrClosed too (Close cancels its requests).
+func (c *committer) kick() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// close fails what is queued with ErrClosed and waits for the batches in
+// flight, which end with ErrClosed too (Close cancels their requests).
 func (c *committer) close() {
 	c.mu.Lock()
 	if !c.closed {
@@ -92,7 +114,7 @@ func (c *committer) close() {
 			x.err <- storage.ErrClosed
 		}
 		c.pending = nil
-		close(c.wake)
+		close(c.stop)
 	}
 	c.mu.Unlock()
 	<-c.done
@@ -100,35 +122,79 @@ func (c *committer) close() {
 
 func (c *committer) loop() {
 	defer close(c.done)
-	for range c.wake {
-		for {
-			c.mu.Lock()
-			if c.closed {
-				c.mu.Unlock()
-				return
-			}
-			batch := c.pending
-			if len(batch) > maxBatch {
-				batch, c.pending = batch[:maxBatch:maxBatch], append([]*call(nil), batch[maxBatch:]...)
+	var timer *time.Timer
+	var tick <-chan time.Time
+	for {
+		select {
+		case <-c.stop:
+			c.wg.Wait()
+			return
+		case <-c.wake:
+		case <-tick:
+		}
+		if d := c.launch(); d > 0 {
+			if timer == nil {
+				timer = time.NewTimer(d)
 			} else {
-				c.pending = nil
+				timer.Reset(d)
 			}
+			tick = timer.C
+		} else {
+			tick = nil
+		}
+	}
+}
+
+// launch starts the batches that may start now; when work waits behind a
+// batch that has not stalled yet, it returns how long until it would have.
+func (c *committer) launch() time.Duration {
+	for {
+		c.mu.Lock()
+		if c.closed || len(c.pending) == 0 {
 			c.mu.Unlock()
-			if len(batch) == 0 {
-				break
-			}
-			if rest := c.run(batch); len(rest) > 0 {
-				c.mu.Lock()
-				if c.closed {
-					for _, x := range rest {
-						x.err <- storage.ErrClosed
-					}
-				} else {
-					c.pending = append(rest, c.pending...)
+			return 0
+		}
+		if n := len(c.running); n > 0 {
+			var oldest time.Time
+			for _, t := range c.running {
+				if oldest.IsZero() || t.Before(oldest) {
+					oldest = t
 				}
+			}
+			if n >= maxInflight {
 				c.mu.Unlock()
+				return 0 // the next batch to finish kicks the loop
+			}
+			if age := time.Since(oldest); age < stallAfter {
+				c.mu.Unlock()
+				return stallAfter - age
 			}
 		}
+		batch := c.pending
+		if len(batch) > maxBatch {
+			batch, c.pending = batch[:maxBatch:maxBatch], append([]*call(nil), batch[maxBatch:]...)
+		} else {
+			c.pending = nil
+		}
+		id := &batchRun{}
+		c.running[id] = time.Now()
+		c.wg.Add(1)
+		c.mu.Unlock()
+		go func() {
+			defer c.wg.Done()
+			rest := c.run(batch)
+			c.mu.Lock()
+			delete(c.running, id)
+			if c.closed {
+				for _, x := range rest {
+					x.err <- storage.ErrClosed
+				}
+			} else {
+				c.pending = append(rest, c.pending...)
+			}
+			c.mu.Unlock()
+			c.kick()
+		}()
 	}
 }
 
