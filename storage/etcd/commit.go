@@ -358,6 +358,9 @@ func (b *Backend) commit(ctx context.Context, snap *snapshot, writes overlay) (o
 	if len(keys) == 0 {
 		return true, false, nil
 	}
+	if b.rep.stale(snap) {
+		return false, true, nil // the replica knows of a conflicting commit already: no doomed proposal
+	}
 	sort.Strings(keys)
 	ops := make([]clientv3.Op, 0, len(keys)+1)
 	for _, k := range keys {

@@ -185,6 +185,27 @@ func (r *replica) latest() *snapshot {
 	return &snapshot{tree: r.tree.Clone(), rev: r.rev}
 }
 
+// stale reports whether a key snap read has changed in the replica since
+// (a commit of another node the replica has applied): its commit would
+// fail. Scanned ranges are left to etcd's check.
+func (r *replica) stale(snap *snapshot) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.rev == snap.rev {
+		return false
+	}
+	for k, mod := range snap.reads {
+		var cur int64
+		if it, ok := r.tree.Get(item{key: k}); ok {
+			cur = it.mod
+		}
+		if cur != mod {
+			return true
+		}
+	}
+	return false
+}
+
 // at returns a snapshot of the replica at a revision of at least rev, and
 // that revision, waiting for the feed to get there until ctx ends.
 func (r *replica) at(ctx context.Context, rev int64) (*btree.BTreeG[item], int64, error) {
