@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -203,10 +204,19 @@ func (c *committer) launch() time.Duration {
 func (c *committer) run(batch []*call) (rest []*call) {
 	b := c.b
 	fresh := false // whether the snapshot must include the fence's revision
+	deadline, dcancel := context.WithTimeout(context.Background(), b.c.RequestTimeout)
+	defer dcancel()
 	for attempt := 0; ; attempt++ {
-		ctx, cancel := b.opCtx(context.Background())
+		ctx, cancel := b.opCtx(deadline)
 		res, err := c.attempt(ctx, batch, fresh)
 		cancel()
+		if err != nil && noLeader(err) && sleepCtx(deadline, leaderWait) {
+			// Refused by a member without a leader: nothing was proposed.
+			// Run the batch again once there is one.
+			batch = slices.DeleteFunc(batch, func(x *call) bool { return res.dropped[x] })
+			attempt--
+			continue
+		}
 		switch {
 		case err != nil:
 			for _, x := range batch {

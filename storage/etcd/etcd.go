@@ -167,11 +167,34 @@ func (b *Backend) Close() error {
 	return b.cli.Close()
 }
 
-// opCtx is ctx bounded by the request timeout and canceled by Close.
+// opCtx is ctx bounded by the request timeout and canceled by Close. Its
+// requests require a leader: a member that has none (an election under
+// way) refuses them at once with rpctypes.ErrNoLeader, before proposing
+// anything, instead of holding them until the timeout; the hot paths
+// (commits, fence reads) retry such refusals until the timeout.
 func (b *Backend) opCtx(ctx context.Context) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithTimeout(ctx, b.c.RequestTimeout)
 	stop := context.AfterFunc(b.ctx, cancel)
-	return ctx, func() { stop(); cancel() }
+	return clientv3.WithRequireLeader(ctx), func() { stop(); cancel() }
+}
+
+// noLeader reports a refusal by a member without a leader: nothing was
+// proposed, so the request may be sent again.
+func noLeader(err error) bool { return errors.Is(err, rpctypes.ErrNoLeader) }
+
+// leaderWait is the pause before asking again after noLeader.
+const leaderWait = 50 * time.Millisecond
+
+// sleepCtx waits d unless ctx ends first (false then).
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }
 
 // wrap classifies an error of the client: ErrClosed after Close, ctx's
@@ -208,7 +231,7 @@ func unavailable(err error) error {
 		errors.Is(err, rpctypes.ErrTimeoutDueToLeaderFail), errors.Is(err, rpctypes.ErrStopped), errors.Is(err, rpctypes.ErrNotCapable),
 		errors.Is(err, context.DeadlineExceeded),
 		status.Code(err) == codes.Unavailable, status.Code(err) == codes.DeadlineExceeded:
-		return fmt.Errorf("etcd: %v: %w", err, storage.ErrUnavailable)
+		return fmt.Errorf("etcd: %w: %w", err, storage.ErrUnavailable)
 	}
 	return fmt.Errorf("etcd: %w", err)
 }

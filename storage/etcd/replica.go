@@ -276,6 +276,9 @@ func (f *fences) launchLocked() {
 	go func() {
 		ctx, cancel := f.b.opCtx(context.Background())
 		resp, err := f.b.cli.Get(ctx, fenceKey)
+		for noLeader(err) && sleepCtx(ctx, leaderWait) {
+			resp, err = f.b.cli.Get(ctx, fenceKey)
+		}
 		if err != nil {
 			r.err = f.b.wrap(ctx, err)
 		} else if len(resp.Kvs) > 0 {
