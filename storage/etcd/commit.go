@@ -2,6 +2,9 @@ package etcd
 
 import (
 	"context"
+	crand "crypto/rand"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -10,7 +13,10 @@ import (
 	"time"
 
 	"github.com/arcakv/arca/storage"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // committer group-commits a node's Updates: one batch at a time runs them,
@@ -284,7 +290,7 @@ func (c *committer) attempt(ctx context.Context, batch []*call, fresh bool) (res
 		snap = b.rep.latest()
 	}
 	writes := overlay{}
-	ops, size := 1, 256 // the fence
+	ops, size := 2, 256 // the fence and the commit's marker
 	for i, x := range batch {
 		if err := x.ctx.Err(); err != nil {
 			x.err <- err
@@ -381,28 +387,111 @@ func (b *Backend) commit(ctx context.Context, snap *snapshot, writes overlay) (o
 		}
 	}
 	ops = append(ops, clientv3.OpPut(fenceKey, ""))
-	resp, err := b.cli.Txn(ctx).If(snap.conditions(b.c.MaxTxnOps, b.c.MaxRequestBytes-size)...).
-		Then(ops...).Else(clientv3.OpGet(fenceKey, clientv3.WithKeysOnly())).Commit()
+	marker := b.marker()
+	ops = append(ops, clientv3.OpPut(marker, ""))
+	conds := append(snap.conditions(b.c.MaxTxnOps-1, b.c.MaxRequestBytes-size), clientv3.Compare(clientv3.CreateRevision(marker), "=", 0))
+	var resp *clientv3.TxnResponse
+	for {
+		// One try at a time, each bounded by commitTry: a try whose
+		// proposal raft lost (sent to a leader that died) is sent again,
+		// and the marker, which both create, lets only one of them commit;
+		// either way the Else branch says whether one did.
+		tctx, cancel := context.WithTimeout(ctx, commitTry)
+		resp, err = b.cli.Txn(tctx).If(conds...).Then(ops...).
+			Else(clientv3.OpGet(fenceKey, clientv3.WithKeysOnly()), clientv3.OpGet(marker, clientv3.WithKeysOnly())).Commit()
+		cancel()
+		if h := b.lostAnswer; h != nil && err == nil && h() {
+			resp, err = nil, status.Error(codes.Unavailable, "etcd: answer lost (test)")
+		}
+		if err == nil || ctx.Err() != nil || !retryable(err) || !sleepCtx(ctx, leaderWait) {
+			break
+		}
+	}
 	if err != nil {
 		return false, true, err
 	}
-	if resp.Succeeded {
-		// Answer once this node's replica has the writes: the next Update
-		// here then runs on a snapshot that has them (no needless conflict),
-		// and follows them without waiting.
-		// (Best effort: the commit stands even if the replica is late.)
-		_, _, _ = b.rep.at(ctx, resp.Header.Revision)
-		return true, true, nil
+	rev := resp.Header.Revision
+	if !resp.Succeeded {
+		if kvs := resp.Responses[1].GetResponseRange().GetKvs(); len(kvs) > 0 {
+			rev = kvs[0].ModRevision // an earlier try of this commit went through
+		} else {
+			var fence int64
+			if kvs := resp.Responses[0].GetResponseRange().GetKvs(); len(kvs) > 0 {
+				fence = kvs[0].ModRevision
+			}
+			if _, _, err := b.rep.at(ctx, fence); err != nil {
+				return false, true, err
+			}
+			return false, true, nil
+		}
 	}
-	var fence int64
-	if kvs := resp.Responses[0].GetResponseRange().GetKvs(); len(kvs) > 0 {
-		fence = kvs[0].ModRevision
-	}
-	if _, _, err := b.rep.at(ctx, fence); err != nil {
-		return false, true, err
-	}
-	return false, true, nil
+	// Answer once this node's replica has the writes: the next Update here
+	// then runs on a snapshot that has them (no needless conflict), and
+	// follows them without waiting. (Best effort: the commit stands even
+	// if the replica is late.)
+	_, _, _ = b.rep.at(ctx, rev)
+	return true, true, nil
 }
+
+// commitTry bounds one try of a commit; see commit.
+const commitTry = 1500 * time.Millisecond
+
+// retryable reports a commit try that may be sent again: cut off by its
+// own timeout, refused without a leader, or lost with a member. Size
+// refusals, a full quota and other errors are final.
+func retryable(err error) bool {
+	switch {
+	case errors.Is(err, rpctypes.ErrTooManyOps), errors.Is(err, rpctypes.ErrRequestTooLarge), errors.Is(err, rpctypes.ErrNoSpace):
+		return false
+	case errors.Is(err, context.DeadlineExceeded), status.Code(err) == codes.DeadlineExceeded:
+		return true
+	}
+	return errors.Is(unavailable(err), storage.ErrUnavailable)
+}
+
+// markerPrefix holds the markers of commits: one key per commit, created
+// by the commit itself, named after the time it was made, and removed with
+// the others of its minute by sweepMarkers once markerTTL has passed.
+const markerPrefix = "n/"
+
+// marker returns a fresh marker key: markerPrefix, the Unix time in
+// seconds (zero-padded, so that keys sort by time), a random suffix.
+func (b *Backend) marker() string {
+	var id [12]byte
+	crand.Read(id[:])
+	return fmt.Sprintf("%s%016d/%s", markerPrefix, time.Now().Unix(), hex.EncodeToString(id[:]))
+}
+
+// sweepMarkers deletes, every minute until Close, the markers older than
+// markerTTL, with one range deletion. Every node sweeps; a sweep that
+// finds nothing changes nothing.
+func (b *Backend) sweepMarkers() {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-b.ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := b.sweepOnce(time.Now()); err != nil && b.ctx.Err() == nil {
+			b.log.Warn("etcd: sweeping old commit markers failed; next minute again", "err", err)
+		}
+	}
+}
+
+// sweepOnce deletes the markers made before now less markerTTL.
+func (b *Backend) sweepOnce(now time.Time) error {
+	ctx, cancel := b.opCtx(context.Background())
+	defer cancel()
+	cutoff := fmt.Sprintf("%s%016d", markerPrefix, now.Add(-markerTTL).Unix())
+	_, err := b.cli.Delete(ctx, markerPrefix, clientv3.WithRange(cutoff))
+	return err
+}
+
+// markerTTL is how long a commit's marker lives at least: far longer
+// than every try of its commit (RequestTimeout).
+const markerTTL = 10 * time.Minute
 
 // conditions are the comparisons that hold exactly when nothing the
 // snapshot's reads saw has changed, or, when they would exceed maxOps

@@ -5,8 +5,8 @@
 // # Layout
 //
 // Every key lives under Config.Prefix (etcd's namespace wrappers add it):
-// the backend's keys under "d/", the commit fence "m/fence", and the
-// elections under "e/NAME/".
+// the backend's keys under "d/", the commit fence "m/fence", the
+// elections under "e/NAME/" and the commits' markers under "n/".
 //
 // # Reads
 //
@@ -39,6 +39,14 @@
 // acknowledges a transaction once a quorum has it in its write-ahead log,
 // fsynced, and Update returns nil only then (and once this node's replica
 // has it).
+//
+// A commit whose answer does not come (raft loses the proposals forwarded
+// to a leader that dies; a member dies before answering) is sent again
+// until the request timeout. Each commit also creates a marker key of its
+// own, on condition that it does not exist yet, so at most one try
+// commits, and a try that fails finds the marker when an earlier one went
+// through: a commit is applied once and acknowledged, not refused, across
+// a leader change. Markers are swept after ten minutes.
 //
 // Revisions are etcd's: the revision of an Update is the revision of its
 // transaction, Revision is the fence's last modification, and Watch is an
@@ -87,6 +95,13 @@ type Backend struct {
 
 	mu      sync.Mutex
 	leaders map[*leadership]struct{}
+
+	// lostAnswer, set by tests only, drops the answer of a commit try that
+	// went through when it reports true (an answer lost with a member).
+	lostAnswer func() bool
+
+	sweeper chan struct{} // closed when sweepMarkers has returned
+
 }
 
 var (
@@ -140,6 +155,8 @@ func Open(ctx context.Context, c Config) (*Backend, error) {
 		return nil, fmt.Errorf("etcd: cluster %v does not answer: %w", c.Endpoints, err)
 	}
 	b.committer = newCommitter(b)
+	b.sweeper = make(chan struct{})
+	go func() { defer close(b.sweeper); b.sweepMarkers() }()
 	return b, nil
 }
 
@@ -163,7 +180,8 @@ func (b *Backend) Close() error {
 	}
 	b.cancel()
 	b.committer.close()
-	<-b.rep.stopped // the feed uses the client until it returns
+	<-b.rep.stopped // the feed and the sweeper use the client until they return
+	<-b.sweeper
 	return b.cli.Close()
 }
 
