@@ -32,7 +32,10 @@ func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''
 
 // envLines renders the environment of a deployment's development identity.
 // AZURE_TENANT_ID is "adfs": MSAL then skips instance discovery, so
-// DefaultAzureCredential works unmodified with these variables only.
+// DefaultAzureCredential works unmodified with these variables only. The
+// variables that replace a program's trust store point at DIR/ca-bundle.pem
+// (the system roots and Arca's CA, written here); NODE_EXTRA_CA_CERTS,
+// which adds to Node's own roots, at Arca's CA alone.
 func envLines(data string) (string, error) {
 	d, err := deployment.ReadFacts(data)
 	if err != nil {
@@ -45,6 +48,10 @@ func envLines(data string) (string, error) {
 	abs, err := filepath.Abs(filepath.Join(data, deployment.CAFile))
 	if err != nil {
 		return "", err
+	}
+	bundle, err := writeCABundle(filepath.Dir(abs), systemRootFiles)
+	if err != nil {
+		return "", fmt.Errorf("writing the CA bundle: %w", err)
 	}
 	port := ""
 	if d.Port != 443 && d.Port != 0 {
@@ -62,8 +69,9 @@ func envLines(data string) (string, error) {
 		{"IDENTITY_HEADER", c.IdentityHeader},
 		{"AZURE_KEYVAULT_URL", "https://" + d.DefaultVault + "." + d.DNSSuffix + port},
 		{"KEY_VAULT_NAME", d.DefaultVault},
-		{"REQUESTS_CA_BUNDLE", abs},
-		{"SSL_CERT_FILE", abs},
+		{"ARCA_MANAGED_IDENTITY_CLIENT_ID", d.ManagedClientID},
+		{"REQUESTS_CA_BUNDLE", bundle},
+		{"SSL_CERT_FILE", bundle},
 		{"NODE_EXTRA_CA_CERTS", abs},
 	}
 	var b strings.Builder
