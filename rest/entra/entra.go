@@ -37,6 +37,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case len(segs) == 3 && strings.EqualFold(segs[0], "common") && strings.EqualFold(segs[1], "userrealm"):
 		h.userRealm(w, r, segs[2])
+	case len(segs) == 3 && r.Method == http.MethodGet && strings.EqualFold(segs[0], "common") &&
+		strings.EqualFold(segs[1], "discovery") && strings.EqualFold(segs[2], "instance"):
+		h.instanceDiscovery(w, r)
 	case lower == "msi/token":
 		h.appServiceMI(w, r)
 	case lower == "metadata/identity/oauth2/token":
@@ -69,7 +72,7 @@ func oauthError(w http.ResponseWriter, e *identity.OAuthError) {
 }
 
 func (h *Handler) openIDConfig(w http.ResponseWriter, r *http.Request, tenantSeg string, v2 bool) {
-	t, oerr := h.Identity.ResolveTenant(r.Context(), tenantSeg)
+	t, oerr := h.Identity.ResolveTenant(r.Context(), discoveryTenant(tenantSeg))
 	if oerr != nil {
 		oauthError(w, oerr)
 		return
@@ -239,4 +242,52 @@ func (h *Handler) imds(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) userRealm(w http.ResponseWriter, r *http.Request, user string) {
 	httpx.WriteJSON(w, http.StatusOK, map[string]any{"ver": "1.0", "account_type": "Managed", "domain_name": "arca.local",
 		"cloud_instance_name": "arca.local", "cloud_audience_urn": "urn:federation:MicrosoftOnline"})
+}
+
+// instanceDiscovery answers MSAL's instance discovery
+// (GET /common/discovery/instance?api-version=1.1&authorization_endpoint=…),
+// which MSAL for Go, Java, .NET and JavaScript call before their first
+// token request (and MSAL for Python for hosts it does not know): the
+// authorization endpoint's host is this service, its only alias, and the
+// tenant discovery document is this service's. An authorization endpoint
+// that is not a URL of this host is Entra's invalid_instance.
+func (h *Handler) instanceDiscovery(w http.ResponseWriter, r *http.Request) {
+	o := httpx.Origin(r)
+	host := strings.TrimPrefix(o, "https://")
+	tenant := "common"
+	if ep := r.URL.Query().Get("authorization_endpoint"); ep != "" {
+		u, err := url.Parse(ep)
+		if err != nil || !strings.EqualFold(u.Scheme, "https") || !strings.EqualFold(u.Host, host) {
+			oauthError(w, &identity.OAuthError{Status: 400, Code: "invalid_instance", ErrorCodes: []int{50049},
+				Description: "AADSTS50049: Unknown or invalid instance."})
+			return
+		}
+		if seg, _, _ := strings.Cut(strings.TrimPrefix(u.Path, "/"), "/"); seg != "" {
+			tenant = seg
+		}
+	}
+	if _, oerr := h.Identity.ResolveTenant(r.Context(), discoveryTenant(tenant)); oerr != nil {
+		oauthError(w, oerr)
+		return
+	}
+	w.Header().Set("Cache-Control", "max-age=86400, private")
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{
+		"tenant_discovery_endpoint": o + "/" + tenant + "/v2.0/.well-known/openid-configuration",
+		"api-version":               "1.1",
+		"metadata": []map[string]any{{
+			"preferred_network": host, "preferred_cache": host, "aliases": []string{host},
+		}},
+	})
+}
+
+// discoveryTenant is the tenant segment whose discovery documents a
+// segment gets: "common" (which MSAL names in instance discovery and in
+// the authority it discovers from) has those of "organizations", the
+// deployment's one tenant; its token endpoint refuses client credentials,
+// as Entra's does.
+func discoveryTenant(seg string) string {
+	if strings.EqualFold(seg, "common") {
+		return "organizations"
+	}
+	return seg
 }

@@ -93,7 +93,11 @@ func TestEntraOpenIDConfiguration(t *testing.T) {
 	}
 
 	wantOAuthError(t, "unknown tenant", e.get("/00000000-0000-0000-0000-000000000000/v2.0/.well-known/openid-configuration"), 400, "invalid_request", 90002)
-	wantOAuthError(t, "common", e.get("/common/v2.0/.well-known/openid-configuration"), 400, "invalid_request", 90002)
+	// "common" (MSAL's default authority, and what instance discovery names)
+	// has the tenant's document, as "organizations" has.
+	if got := wantOK(t, "common", e.get("/common/v2.0/.well-known/openid-configuration")); got["issuer"] != "https://localhost:8443/"+tid+"/v2.0" {
+		t.Errorf("common's issuer %v", got["issuer"])
+	}
 	wantOAuthError(t, "POST", e.post("/"+tid+"/v2.0/.well-known/openid-configuration", url.Values{}), 404, "not_found", 900561)
 }
 
@@ -523,4 +527,26 @@ func TestEntraDirectoryUnreadable(t *testing.T) {
 	if w.Code != 500 || !strings.Contains(w.Body.String(), "temporarily unavailable") {
 		t.Errorf("authorize page: %d %s", w.Code, w.Body.String())
 	}
+}
+
+// TestEntraInstanceDiscovery: MSAL's instance discovery names this host as
+// the only alias of its cloud and the tenant's discovery document here;
+// an authorization endpoint of another host is invalid_instance, an
+// unknown tenant AADSTS90002; "common" resolves like the tenant.
+func TestEntraInstanceDiscovery(t *testing.T) {
+	e := newEntraEnv(t)
+	q := url.Values{"api-version": {"1.1"}, "authorization_endpoint": {"https://localhost:8443/common/oauth2/v2.0/authorize"}}
+	got := wantOK(t, "instance discovery", e.get("/common/discovery/instance?"+q.Encode()))
+	if got["tenant_discovery_endpoint"] != "https://localhost:8443/common/v2.0/.well-known/openid-configuration" {
+		t.Errorf("tenant_discovery_endpoint: %v", got["tenant_discovery_endpoint"])
+	}
+	md, _ := got["metadata"].([]any)
+	if len(md) != 1 || md[0].(map[string]any)["preferred_network"] != "localhost:8443" {
+		t.Errorf("metadata: %v", got["metadata"])
+	}
+	wantOK(t, "common's discovery document", e.get("/common/v2.0/.well-known/openid-configuration"))
+	q.Set("authorization_endpoint", "https://login.example.com/common/oauth2/v2.0/authorize")
+	wantOAuthError(t, "other host", e.get("/common/discovery/instance?"+q.Encode()), 400, "invalid_instance", 50049)
+	q.Set("authorization_endpoint", "https://localhost:8443/contoso.example/oauth2/v2.0/authorize")
+	wantOAuthError(t, "unknown tenant", e.get("/common/discovery/instance?"+q.Encode()), 400, "invalid_request", 90002)
 }
