@@ -27,11 +27,13 @@ start_arca "$WORK/data" "$port"
 eval "$("$ARCA_BIN" env --data "$WORK/data")"
 unset AZURE_CLIENT_ID AZURE_CLIENT_SECRET AZURE_TENANT_ID IDENTITY_ENDPOINT IDENTITY_HEADER
 
-# Chromium trusts Arca's CA through an NSS database in its own HOME
+# Chromium trusts Arca's CA through an NSS database in its own HOME. certutil takes
+# the first certificate of a file: Arca's CA alone is NODE_EXTRA_CA_CERTS (DIR/ca.pem);
+# REQUESTS_CA_BUNDLE is the system's roots followed by it.
 export HOME=$WORK/home
 mkdir -p "$HOME/.pki/nssdb"
 certutil -d "sql:$HOME/.pki/nssdb" -N --empty-password
-certutil -d "sql:$HOME/.pki/nssdb" -A -n arca-ca -t "C,," -i "$REQUESTS_CA_BUNDLE"
+certutil -d "sql:$HOME/.pki/nssdb" -A -n arca-ca -t "C,," -i "$NODE_EXTRA_CA_CERTS"
 
 export AZURE_CONFIG_DIR=$WORK/azure AZURE_CORE_COLLECT_TELEMETRY=false AZURE_CORE_ONLY_SHOW_ERRORS=true
 AZ=$ARCA_CACHE/venv-az/bin/az
