@@ -27,7 +27,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -61,9 +60,8 @@ type node struct {
 	port   int
 	client *http.Client // dials this node's port whatever the URL's host:port
 
+	proc    etcdtest.Proc // the node's process
 	mu      sync.Mutex
-	cmd     *exec.Cmd
-	exited  chan struct{}
 	leading []time.Time // when the node logged that it leads the background jobs
 	errors  []time.Time // when the node logged at level ERROR
 	tail    []string    // the last lines of its log
@@ -272,16 +270,10 @@ func (n *node) start() {
 	}
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	if err := n.proc.Start(cmd, func() { pw.Close() }); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan struct{})
 	go n.scan(pr, logf)
-	go func() { cmd.Wait(); pw.Close(); close(exited) }()
-	n.mu.Lock()
-	n.cmd, n.exited = cmd, exited
-	n.mu.Unlock()
 }
 
 // logLine is what the scan reads of a JSON log line.
@@ -319,35 +311,10 @@ func (n *node) scan(r io.Reader, logf *os.File) {
 func (n *node) logPath() string { return filepath.Join(n.c.logs, fmt.Sprintf("node%d.log", n.i)) }
 
 // kill sends SIGKILL to the node's process (by PID) and waits for it.
-func (n *node) kill() {
-	n.mu.Lock()
-	cmd, exited := n.cmd, n.exited
-	n.cmd = nil
-	n.mu.Unlock()
-	if cmd == nil {
-		return
-	}
-	_ = syscall.Kill(cmd.Process.Pid, syscall.SIGKILL)
-	<-exited
-}
+func (n *node) kill() { n.proc.Kill() }
 
 // terminate stops the node gracefully (SIGTERM), SIGKILL after 15 s.
-func (n *node) terminate() {
-	n.mu.Lock()
-	cmd, exited := n.cmd, n.exited
-	n.cmd = nil
-	n.mu.Unlock()
-	if cmd == nil {
-		return
-	}
-	_ = syscall.Kill(cmd.Process.Pid, syscall.SIGTERM)
-	select {
-	case <-exited:
-	case <-time.After(15 * time.Second):
-		_ = syscall.Kill(cmd.Process.Pid, syscall.SIGKILL)
-		<-exited
-	}
-}
+func (n *node) terminate() { n.proc.Stop(15 * time.Second) }
 
 func (c *cluster) stop() {
 	var wg sync.WaitGroup
@@ -407,11 +374,8 @@ func (n *node) waitHealthy(limit time.Duration) time.Duration {
 				return time.Since(start)
 			}
 		}
-		n.mu.Lock()
-		exited := n.exited
-		n.mu.Unlock()
 		select {
-		case <-exited:
+		case <-n.proc.Exited():
 			t.Fatalf("node%d exited before it was healthy; log:\n%s", n.i, strings.Join(n.logTail(), "\n"))
 		case <-tick.C:
 		}

@@ -24,7 +24,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -123,9 +122,7 @@ type Member struct {
 	ClientURL, PeerURL string
 	dataDir            string
 	args               []string
-	mu                 sync.Mutex
-	cmd                *exec.Cmd
-	exited             chan struct{}
+	Proc               // the member's process
 }
 
 // Start starts a cluster whose members listen on free loopback ports and
@@ -186,36 +183,17 @@ func (c *Cluster) Endpoints() []string {
 }
 
 func (c *Cluster) start(m *Member) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	cmd := exec.Command(c.bin, m.args...)
 	log, err := os.OpenFile(m.dataDir+".log", os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		return err
 	}
 	cmd.Stdout, cmd.Stderr = log, log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	if err := m.Start(cmd, func() { log.Close() }); err != nil {
 		log.Close()
 		return err
 	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); log.Close(); close(exited) }()
-	m.cmd, m.exited = cmd, exited
 	return nil
-}
-
-// Kill stops the member with SIGKILL (by PID) and waits for it to exit.
-func (m *Member) Kill() {
-	m.mu.Lock()
-	cmd, exited := m.cmd, m.exited
-	m.cmd = nil
-	m.mu.Unlock()
-	if cmd == nil {
-		return
-	}
-	_ = syscall.Kill(cmd.Process.Pid, syscall.SIGKILL)
-	<-exited
 }
 
 // Restart starts a killed member again on its data directory and waits
@@ -250,7 +228,7 @@ func (c *Cluster) waitHealthy(m *Member) {
 			}
 		}
 		select {
-		case <-m.exited:
+		case <-m.Exited():
 			out, _ := os.ReadFile(m.dataDir + ".log")
 			c.t.Fatalf("etcd %s exited:\n%s", m.Name, out)
 		case <-time.After(50 * time.Millisecond):

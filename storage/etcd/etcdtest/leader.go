@@ -55,32 +55,6 @@ func (c *Cluster) Leader() (*Member, error) {
 	return nil, errors.Join(errs...)
 }
 
-// Running reports whether the member's process runs (it was started and
-// has neither been killed nor exited).
-func (m *Member) Running() bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.cmd == nil {
-		return false
-	}
-	select {
-	case <-m.exited:
-		return false
-	default:
-		return true
-	}
-}
-
-// PID is the member's process id, 0 when it does not run.
-func (m *Member) PID() int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.cmd == nil {
-		return 0
-	}
-	return m.cmd.Process.Pid
-}
-
 // LogFile is the file the member's output goes to (kept across restarts,
 // removed with the test's temporary directory).
 func (m *Member) LogFile() string { return m.dataDir + ".log" }
